@@ -1,0 +1,185 @@
+"""What the buyer should do now and by when, derived from state and deadlines.
+
+Pure: takes the folded state and its open deadlines, never a store. Each line cites
+the rule it comes from (a policy key, or the DOMAIN.md row), in the seeds' own advice:
+wait; contact the seller; check whether the track number changed; extend protection;
+open a dispute with reason X before D; provide the customs document by D; reopen
+until D; complaint only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from parcelfsm.clock import format_time
+from parcelfsm.deadlines import Deadline
+from parcelfsm.fold import can_open_dispute
+from parcelfsm.state import OrderState
+
+
+@attrs.frozen
+class Advice:
+    """One piece of advice: what to do, by when, and the rule behind it."""
+
+    text: str
+    by: dt.datetime | None
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "by": format_time(self.by) if self.by else None,
+            "rule": self.rule,
+        }
+
+
+def _dispute_reason(s: OrderState) -> str:
+    if s.parcel == "seized" or s.last_scan_status in ("customs_failed", "customs_held"):
+        return "customs_problem"
+    if s.parcel in ("returning", "returned"):
+        return "returned_by_carrier"
+    if s.parcel == "lost":
+        return "no_tracking_info"
+    return "protection_expiring"
+
+
+def advise(s: OrderState, deadlines: list[Deadline], alerts: list[str]) -> list[Advice]:
+    """The advice for an order at the instant its state and deadlines describe."""
+    by = {d.kind: d for d in deadlines}
+    out: list[Advice] = []
+
+    def add(text: str, kind: str | None = None, rule: str = "") -> None:
+        d = by.get(kind) if kind else None
+        out.append(Advice(text, d.due_at if d else None, rule or (d.rule if d else "")))
+
+    dispute = s.dispute
+    if s.order == "awaiting_shipment":
+        add(
+            "Wait for the seller to ship. If it is not shipped in time the order is cancelled "
+            "and the money refunded automatically.",
+            "ship_by",
+        )
+    elif s.order == "cancelled":
+        add(
+            "The order was cancelled; the full amount goes back to where you paid from.",
+            rule="DOMAIN §2 processing time",
+        )
+    if dispute is not None and s.dispute_state == "awaiting_seller":
+        add(
+            "The seller must accept or propose a solution; if the seller stays silent you win "
+            "the amount asked automatically.",
+            "seller_response",
+        )
+    elif s.dispute_state == "negotiating":
+        add(
+            "Negotiate with the seller: accept the offer or counter it. Mediators step in "
+            "automatically on the mediation date.",
+            "mediation_date",
+        )
+    elif s.dispute_state == "escalated":
+        if "customs_document" in by:
+            add(
+                "Provide the official customs document, or the shipping cost is deducted from your refund.",
+                "customs_document",
+            )
+        add("Mediators are deciding the dispute; wait for their decision.", "mediation_overdue")
+    elif s.dispute_state == "withdrawn":
+        add("You withdrew the dispute; you can still reopen it.", "reopen_window")
+    elif dispute is not None and dispute.outcome is not None:
+        if "refund_overdue" in alerts:
+            add(
+                "The refund is overdue: contact the platform's payment support.",
+                rule=s.policy.rule("refund.overdue_days"),
+            )
+        elif "refund_overdue" in by:
+            add(
+                f"The refund of {dispute.outcome.refund} {s.escrow.currency} is on its way "
+                "(3-15 days); if it has not arrived by then, contact payment support.",
+                "refund_overdue",
+            )
+    if s.order == "awaiting_delivery":
+        _parcel_advice(s, add, alerts)
+    elif s.order == "finished" and can_open_dispute(s):
+        add(
+            "The order is complete. If something is wrong, you can still open a dispute.",
+            "dispute_window",
+        )
+    if (
+        s.order != "awaiting_shipment"
+        and not can_open_dispute(s)
+        and s.dispute_state in ("none", "resolved", "closed")
+        and s.order != "cancelled"
+    ):
+        add(
+            "No dispute can be opened any more: only a complaint to the platform is left.",
+            rule=s.policy.rule("dispute.window_days"),
+        )
+    return out
+
+
+def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
+    reason = _dispute_reason(s)
+    if s.parcel in ("lost", "returning", "returned", "seized"):
+        what = {
+            "lost": "is presumed lost",
+            "returning": "is going back to the sender",
+            "returned": "went back to the sender",
+            "seized": "was seized by customs",
+        }[s.parcel]
+        add(
+            f"The parcel {what}: open a dispute with reason {reason} before buyer protection "
+            "ends, or the money goes to the seller.",
+            "protection_ends",
+        )
+        return
+    if "customs_stalled" in alerts:
+        add(
+            "Customs has not updated the parcel for days: contact the seller, or open a "
+            f"dispute with reason {reason} before buyer protection ends.",
+            "protection_ends",
+        )
+    elif s.parcel == "held_at_customs":
+        add(
+            "The parcel is held at customs (duty, documents or inspection): contact customs "
+            "or the seller; if it does not move, open a dispute with reason customs_problem.",
+            "customs_stall",
+        )
+    if "no_first_info" in alerts and "no_news" not in alerts:
+        add(
+            "No tracking information since shipment: the parcel may not really have been sent. "
+            "Ask the seller for a working tracking number.",
+            "no_news",
+            rule=s.policy.rule("parcel.first_info_days"),
+        )
+    if "no_news" in alerts:
+        add(
+            "No news from the carrier: check whether the tracking number changed and ask the seller.",
+            "presumed_lost",
+            rule=s.policy.rule("parcel.no_news_days"),
+        )
+    if s.parcel == "at_pickup_point":
+        add(
+            "The parcel waits at the pickup point: collect it before it goes back to the sender.",
+            "pickup_expires",
+        )
+    if s.parcel == "delivered":
+        add(
+            "Check the parcel. Confirm receipt if all is well; otherwise open a dispute "
+            "(not_as_described, damaged, missing_items, empty_parcel …) before buyer protection "
+            "ends.",
+            "protection_ends",
+        )
+    elif "protection_ending" in alerts:
+        add(
+            "Buyer protection ends soon and the parcel has not arrived: ask the seller to extend "
+            f"protection, or open a dispute with reason {reason} 2-3 days before it ends.",
+            "protection_ends",
+        )
+    else:
+        add(
+            "Wait: the parcel is on its way. Buyer protection runs until the date shown.",
+            "protection_ends",
+        )

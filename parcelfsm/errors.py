@@ -1,0 +1,107 @@
+"""Typed errors of parcelfsm (CONTRACT.md §3).
+
+Every error the library raises on purpose is a `ParcelFsmError`; `type` is the stable
+name a caller, the CLI's JSON and the exit-code table use. A rejected command has
+appended nothing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ParcelFsmError(Exception):
+    """Base class: a command or read was refused; nothing was written."""
+
+    type: ClassVar[str] = "ParcelFsmError"
+    exit_code: ClassVar[int] = 3
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        """The CLI's error object: `{"error": {"type": …, "message": …}}`."""
+        return {"error": {"type": self.type, "message": self.message}}
+
+
+class ValidationError(ParcelFsmError):
+    """A field is missing, of the wrong type or out of range (the message names it)."""
+
+    type = "ValidationError"
+
+
+class IllegalTransition(ParcelFsmError):
+    """The machine does not allow this command in the current state."""
+
+    type = "IllegalTransition"
+
+
+class WindowClosed(ParcelFsmError):
+    """A time window has passed (dispute window, reopen window)."""
+
+    type = "WindowClosed"
+
+
+class OutOfOrder(ParcelFsmError):
+    """`occurred_at` is earlier than the stream's last event, or later than now."""
+
+    type = "OutOfOrder"
+
+
+class IdempotencyConflict(ParcelFsmError):
+    """An idempotency key was reused with a different stream, type or data."""
+
+    type = "IdempotencyConflict"
+
+
+class NotFound(ParcelFsmError):
+    """The order (stream) does not exist."""
+
+    type = "NotFound"
+
+
+class ConcurrencyConflict(ParcelFsmError):
+    """The stream moved past the version the caller expected."""
+
+    type = "ConcurrencyConflict"
+    exit_code = 4
+
+
+class VerificationFailed(ParcelFsmError):
+    """`replay --verify` found problems; `problems` lists each one."""
+
+    type = "VerificationFailed"
+    exit_code = 5
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:20]))
+        self.problems = problems
+
+
+class InvalidMachine(ParcelFsmError):
+    """A machine definition is inconsistent (raised at import time)."""
+
+    type = "InvalidMachine"
+
+
+class StorageError(ParcelFsmError):
+    """The database could not be read or written (a sqlite3 error, translated)."""
+
+    type = "StorageError"
+    exit_code = 1
+
+
+__all__ = [
+    "ConcurrencyConflict",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InvalidMachine",
+    "NotFound",
+    "OutOfOrder",
+    "ParcelFsmError",
+    "StorageError",
+    "ValidationError",
+    "VerificationFailed",
+    "WindowClosed",
+]

@@ -1,0 +1,473 @@
+"""Event types: frozen attrs classes, one per CONTRACT.md §1 type, with a registry.
+
+Each class names its wire `type` and `schema_version`; field types and the metadata
+in `spec()` are the single source for validating command data (`from_data`) and for
+the JSON Schemas in `schemas/` (`parcelfsm.schema`). Stored data is canonical JSON of
+`to_data()`; old stored versions are brought forward by `upcast`.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Final, Literal, TypeVar, get_args, get_origin
+
+import attrs
+
+from parcelfsm.errors import ValidationError
+from parcelfsm.vocabulary import (
+    CUSTOMS_REASONS,
+    AlertKind,
+    CustomsCause,
+    Fault,
+    Party,
+    Reason,
+    ScanStatus,
+    Solution,
+)
+
+_ID_TEXT: Final = r"^[^\x00-\x1f\x7f]{1,256}$"
+
+
+def spec(
+    default: Any = attrs.NOTHING,
+    *,
+    minimum: int | None = None,
+    pattern: str | None = None,
+    ascii_text: bool = False,
+    max_length: int | None = None,
+) -> Any:
+    """An attrs field whose constraints live in metadata (read by validation and schemas)."""
+    meta = {
+        "minimum": minimum,
+        "pattern": pattern,
+        "ascii_text": ascii_text,
+        "max_length": max_length,
+    }
+    if isinstance(default, list):
+        return attrs.field(factory=list, metadata=meta)
+    return attrs.field(default=default, metadata=meta)
+
+
+@attrs.frozen
+class Event:
+    """Base of all event types; subclasses set `type` and may raise in `check()`."""
+
+    type: ClassVar[str] = ""
+    schema_version: ClassVar[int] = 1
+    timed: ClassVar[bool] = False
+    #: fields the library fills in (never accepted from a caller)
+    derived: ClassVar[frozenset[str]] = frozenset()
+
+    def check(self) -> None:
+        """Cross-field rules; raise `ValidationError` naming the field."""
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored `data` object: every field, `None`s left out."""
+        return {k: v for k, v in attrs.asdict(self).items() if v is not None}
+
+
+E = TypeVar("E", bound=type[Event])
+EVENT_TYPES: Final[dict[str, type[Event]]] = {}
+
+
+def register(cls: E) -> E:
+    """Class decorator: add an event class to the registry under its wire type."""
+    if cls.type in EVENT_TYPES:
+        raise ValueError(f"duplicate event type {cls.type}")
+    EVENT_TYPES[cls.type] = cls
+    return cls
+
+
+def event_class(type_name: str) -> type[Event]:
+    """The class of a wire type, or `ValidationError` naming the known types' families."""
+    try:
+        return EVENT_TYPES[type_name]
+    except KeyError:
+        raise ValidationError(f"type: unknown event type {type_name!r}") from None
+
+
+# --- commands (reported from outside) -------------------------------------------------
+
+
+@register
+@attrs.frozen
+class OrderPlaced(Event):
+    """The buyer paid; the seller must ship within `processing_days`."""
+
+    type = "order.placed"
+    derived = frozenset({"policy"})
+    amount: int = spec(minimum=1)
+    currency: str = spec(pattern=r"^[A-Z]{3}$")
+    shipping_cost: int = spec(minimum=0)
+    destination_country: str = spec(pattern=r"^[A-Z]{2}$")
+    coupon_discount: int = spec(0, minimum=0)
+    processing_days: int | None = spec(None, minimum=1)
+    tracked: bool = spec(True)
+    seller: str | None = spec(None, pattern=_ID_TEXT)
+    buyer: str | None = spec(None, pattern=_ID_TEXT)
+    item: str | None = spec(None, pattern=_ID_TEXT)
+    policy: dict[str, Any] | None = spec(None)
+
+    def check(self) -> None:
+        if self.shipping_cost > self.amount:
+            raise ValidationError("shipping_cost: must not exceed amount")
+
+
+@register
+@attrs.frozen
+class OrderCancelled(Event):
+    """Buyer or seller cancelled before shipment; full refund."""
+
+    type = "order.cancelled"
+    by: Party = spec()
+
+
+@register
+@attrs.frozen
+class OrderShipped(Event):
+    """The seller shipped; buyer protection starts."""
+
+    type = "order.shipped"
+    tracking_number: str | None = spec(None, max_length=64)
+    carrier: str | None = spec(None, pattern=_ID_TEXT)
+
+
+@register
+@attrs.frozen
+class ParcelScanned(Event):
+    """A carrier scan: a normalized `status`, or raw `text` the library normalizes."""
+
+    type = "parcel.scanned"
+    status: ScanStatus | None = spec(None)
+    text: str | None = spec(None, max_length=1000)
+    location: str | None = spec(None, max_length=256)
+
+    def check(self) -> None:
+        if self.status is None and self.text is None:
+            raise ValidationError("status: give `status` (normalized) or `text` (raw)")
+
+
+@register
+@attrs.frozen
+class ParcelTrackReplaced(Event):
+    """The carrier issued a new tracking number; the old one stays in history."""
+
+    type = "parcel.track_replaced"
+    tracking_number: str = spec(max_length=64)
+    carrier: str | None = spec(None, pattern=_ID_TEXT)
+
+
+@register
+@attrs.frozen
+class OrderReceiptConfirmed(Event):
+    """The buyer confirmed receipt; escrow goes to the seller."""
+
+    type = "order.receipt_confirmed"
+
+
+@register
+@attrs.frozen
+class ProtectionExtended(Event):
+    """An extension of buyer protection, already in effect."""
+
+    type = "protection.extended"
+    days: int = spec(minimum=1)
+    by: Party = spec()
+
+
+@register
+@attrs.frozen
+class DisputeOpened(Event):
+    """The buyer opened a dispute (the form of DOMAIN.md §4)."""
+
+    type = "dispute.opened"
+    solution: Solution = spec()
+    goods_received: bool = spec()
+    reason: Reason = spec()
+    amount: int = spec(minimum=1)
+    description: str = spec(ascii_text=True, max_length=5000)
+    cause: CustomsCause | None = spec(None)
+    evidence: list[str] = spec([])
+
+    def check(self) -> None:
+        if self.reason == "customs_problem" and self.cause is None:
+            raise ValidationError("cause: required when reason is customs_problem")
+        if self.cause is not None and self.reason not in CUSTOMS_REASONS:
+            raise ValidationError(f"cause: only for customs reasons, not {self.reason}")
+        if not self.description.strip():
+            raise ValidationError("description: must not be empty")
+
+
+@register
+@attrs.frozen
+class DisputeSellerAccepted(Event):
+    """The seller accepted the buyer's request."""
+
+    type = "dispute.seller_accepted"
+
+
+@register
+@attrs.frozen
+class DisputeOfferMade(Event):
+    """An offer or counter-offer (amount in item-value terms)."""
+
+    type = "dispute.offer_made"
+    by: Party = spec()
+    amount: int = spec(minimum=0)
+    solution: Solution | None = spec(None)
+    evidence: list[str] = spec([])
+
+
+@register
+@attrs.frozen
+class DisputeOfferAccepted(Event):
+    """`by` accepted the other side's latest offer."""
+
+    type = "dispute.offer_accepted"
+    by: Party = spec()
+
+
+@register
+@attrs.frozen
+class DisputeEscalated(Event):
+    """A side asked the platform's mediators to decide."""
+
+    type = "dispute.escalated"
+    by: Party = spec()
+
+
+@register
+@attrs.frozen
+class DisputeCustomsDocumentProvided(Event):
+    """The buyer provided the official customs document."""
+
+    type = "dispute.customs_document_provided"
+    document: str = spec(pattern=_ID_TEXT)
+
+
+@register
+@attrs.frozen
+class DisputeDecided(Event):
+    """The mediators' decision."""
+
+    type = "dispute.decided"
+    refund_amount: int | None = spec(None, minimum=0)
+    fault: Fault | None = spec(None)
+
+
+@register
+@attrs.frozen
+class DisputeReturnShipped(Event):
+    """The buyer's return parcel (information only)."""
+
+    type = "dispute.return_shipped"
+    tracking_number: str = spec(max_length=64)
+
+
+@register
+@attrs.frozen
+class DisputeWithdrawn(Event):
+    """The buyer withdrew the dispute; it may be reopened within the reopen window."""
+
+    type = "dispute.withdrawn"
+
+
+@register
+@attrs.frozen
+class DisputeReopened(Event):
+    """The buyer reopened a withdrawn dispute; the seller window starts again."""
+
+    type = "dispute.reopened"
+
+
+@register
+@attrs.frozen
+class RefundReceived(Event):
+    """The refund arrived at the buyer."""
+
+    type = "refund.received"
+
+
+@register
+@attrs.frozen
+class ComplaintFiled(Event):
+    """A complaint to the platform, when no dispute can be opened any more."""
+
+    type = "complaint.filed"
+    text: str = spec(max_length=5000)
+
+
+# --- timed events (appended by the library when a deadline passes) --------------------
+
+
+@attrs.frozen
+class TimedEvent(Event):
+    """Base of timed events: which deadline fired and the rule that set it."""
+
+    timed = True
+    deadline: str = spec()
+    rule: str = spec()
+
+
+def _timed(type_name: str, doc: str) -> type[TimedEvent]:
+    name = type_name.title().replace(".", "").replace("_", "")
+    cls: type[TimedEvent] = types.new_class(
+        name, (TimedEvent,), exec_body=lambda ns: ns.update(type=type_name, __doc__=doc)
+    )
+    return register(attrs.frozen(cls))
+
+
+OrderAutoCancelled = _timed("order.auto_cancelled", "Not shipped in time; full refund.")
+OrderAutoCompleted = _timed("order.auto_completed", "Protection ran out; escrow to seller.")
+OrderDisputeWindowClosed = _timed("order.dispute_window_closed", "No dispute can be opened.")
+ParcelPresumedLost = _timed("parcel.presumed_lost", "Tracking silent too long.")
+ParcelReturnStarted = _timed("parcel.return_started", "Not picked up; back to sender.")
+DisputeSellerTimedOut = _timed("dispute.seller_timed_out", "Seller silent; buyer wins.")
+DisputeAutoEscalated = _timed("dispute.auto_escalated", "Mediation date reached.")
+DisputeCustomsDocumentMissed = _timed(
+    "dispute.customs_document_missed", "No customs document; refund minus shipping."
+)
+DisputeReopenWindowClosed = _timed("dispute.reopen_window_closed", "Too late to reopen.")
+
+
+@register
+@attrs.frozen
+class AlertRaised(TimedEvent):
+    """A deadline asks for the buyer's attention; changes no state."""
+
+    type = "alert.raised"
+    kind: AlertKind = spec("protection_ending")
+
+
+COMMAND_TYPES: Final = tuple(t for t, c in EVENT_TYPES.items() if not c.timed)
+TIMED_TYPES: Final = tuple(t for t, c in EVENT_TYPES.items() if c.timed)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: bool = False) -> Event:
+    """Validate a command's `data` and build its event.
+
+    Raises:
+        ValidationError: unknown type, a timed type (when not `allow_derived`), an
+            unknown, missing or ill-typed field, or a broken cross-field rule.
+    """
+    cls = event_class(type_name)
+    if cls.timed and not allow_derived:
+        raise ValidationError(f"type: {type_name} is appended by the library when its deadline passes")
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"data: {type_name} expects a JSON object")
+    hints = _hints(cls)
+    names = [f.name for f in attrs.fields(cls)]
+    allowed = set(names) if allow_derived else set(names) - cls.derived
+    for key in data:
+        if key not in allowed:
+            raise ValidationError(f"{key}: unknown field for {type_name}")
+    kwargs: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name not in data:
+            if field.default is attrs.NOTHING:
+                raise ValidationError(f"{field.name}: required for {type_name}")
+            continue
+        value = data[field.name]
+        _check_type(value, hints[field.name], field.name)
+        _check_meta(value, field.metadata, field.name)
+        kwargs[field.name] = list(value) if isinstance(value, list) else value
+    event = cls(**kwargs)
+    event.check()
+    return event
+
+
+def _hints(cls: type[Event]) -> dict[str, Any]:
+    cached = _HINTS.get(cls)
+    if cached is None:
+        cached = _HINTS[cls] = typing.get_type_hints(cls)
+    return cached
+
+
+_HINTS: dict[type[Event], dict[str, Any]] = {}
+
+
+def _check_type(value: Any, tp: Any, name: str) -> None:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in get_args(tp):
+            return
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        _check_type(value, inner[0], name)
+        return
+    if value is None:
+        raise ValidationError(f"{name}: must not be null")
+    if origin is Literal:
+        if value not in get_args(tp):
+            options = ", ".join(map(str, get_args(tp)))
+            raise ValidationError(f"{name}: {value!r} is not one of {options}")
+        return
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(f"{name}: expected a list of strings")
+        return
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValidationError(f"{name}: expected an object")
+        return
+    expected: dict[Any, tuple[type, str]] = {
+        int: (int, "an integer (minor units / whole days)"),
+        str: (str, "a string"),
+        bool: (bool, "true or false"),
+    }
+    kind, label = expected[tp]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValidationError(f"{name}: expected {label}, got {value!r}")
+
+
+def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
+    if value is None:
+        return
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        raise ValidationError(f"{name}: {value} is below the minimum {meta['minimum']}")
+    if meta.get("max_length") is not None and isinstance(value, str) and len(value) > meta["max_length"]:
+        raise ValidationError(f"{name}: longer than {meta['max_length']} characters")
+    if meta.get("pattern") and not re.search(meta["pattern"], value):
+        raise ValidationError(f"{name}: {value!r} is not in the expected form")
+    if meta.get("ascii_text"):
+        check_ascii(value, name)
+
+
+ASCII_PATTERN: Final = r"^[\t\n\r\x20-\x7e]*$"
+
+
+def check_ascii(text: str, name: str) -> None:
+    """Reject any character outside printable ASCII, naming it and its position.
+
+    DOMAIN.md §4 / [003]: the dispute description must be plain English; the site
+    refuses `№` and non-Latin letters.
+    """
+    for index, char in enumerate(text):
+        if not (char in "\t\n\r" or " " <= char <= "~"):
+            raise ValidationError(
+                f"{name}: character {char!r} (U+{ord(char):04X}) at position {index} is not "
+                "printable ASCII — write the description in plain English"
+            )
+
+
+# --- upcasting -------------------------------------------------------------------------
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+#: (type, stored schema_version) -> function returning data of schema_version + 1
+UPCASTERS: Final[dict[tuple[str, int], Upcaster]] = {}
+
+
+def upcast(type_name: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Bring stored `data` of an older schema version up to the current one."""
+    current = EVENT_TYPES[type_name].schema_version if type_name in EVENT_TYPES else 1
+    while schema_version < current:
+        data = UPCASTERS[(type_name, schema_version)](data)
+        schema_version += 1
+    return data

@@ -1,0 +1,383 @@
+"""State is a pure fold of events: `fold(events)` and `evolve(state, event)`.
+
+Each event type has one handler; the machines decide the next state of each
+lifecycle the event triggers, and the handler moves the anchors deadlines are
+derived from. A handler raises the typed error of a broken rule, which is how
+`decide` rejects a command: it folds the candidate event and keeps the result only if
+nothing was raised. The escrow invariant is checked after every event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import attrs
+
+from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
+from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
+from parcelfsm.money import Escrow, refund_for
+from parcelfsm.policy import Policy
+from parcelfsm.records import Envelope
+from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome
+from parcelfsm.vocabulary import BUYER_FAULT_CAUSES, SELLER_FAULT_CAUSES
+
+DAY: Final = dt.timedelta(days=1)
+Handler = Callable[[OrderState, Envelope], None]
+HANDLERS: Final[dict[str, Handler]] = {}
+#: checks that run before the machines step, so their error wins (WindowClosed …)
+GUARDS: Final[dict[str, Handler]] = {}
+
+
+def handles(*types: str) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more event types."""
+
+    def wrap(fn: Handler) -> Handler:
+        for t in types:
+            HANDLERS[t] = fn
+        return fn
+
+    return wrap
+
+
+def fold(events: Iterable[Envelope], state: OrderState | None = None) -> OrderState | None:
+    """Fold `events` (in version order) onto a copy of `state` (or from nothing)."""
+    current = state.clone() if state is not None else None
+    for event in events:
+        current = _apply(current, event)
+    return current
+
+
+def evolve(state: OrderState | None, event: Envelope) -> OrderState:
+    """The state after one more event; `state` itself is not changed."""
+    return _apply(state.clone() if state is not None else None, event)
+
+
+def _apply(state: OrderState | None, event: Envelope) -> OrderState:
+    if state is None:
+        if event.type != "order.placed":
+            raise IllegalTransition(f"{event.type}: the order has not been placed")
+        state = _placed(event)
+    else:
+        if event.type == "order.placed":
+            raise IllegalTransition("order.placed: the order already exists")
+        guard = GUARDS.get(event.type)
+        if guard is not None:
+            guard(state, event)
+        _step_machines(state, event)
+        HANDLERS[event.type](state, event)
+        if event.due_at is not None and "deadline" in event.data:
+            state.fired[event.data["deadline"]] = event.due_at
+    if event.version is not None:
+        state.version = event.version
+    if event.type != "parcel.scanned":
+        state.last_at = max(state.last_at or event.occurred_at, event.occurred_at)
+    state.escrow.check()
+    return state
+
+
+def _conditions(state: OrderState) -> Callable[[str], bool]:
+    return lambda name: {"protection_left": state.protection_remaining is not None}[name]
+
+
+def _step_machines(state: OrderState, event: Envelope) -> None:
+    t = event.type
+    if t in ORDER.triggers:
+        state.order = ORDER.step(state.order, t, _conditions(state))
+    if t in DISPUTE.triggers:
+        state.dispute_state = DISPUTE.step(state.dispute_state, t)
+    if t in PARCEL.triggers:
+        state.parcel = PARCEL.step(state.parcel, t)
+
+
+def _placed(event: Envelope) -> OrderState:
+    d = event.data
+    policy = Policy.from_dict(d["policy"]) if "policy" in d else Policy.default()
+    anchor = Anchor(event.occurred_at, event.version)
+    if "processing_days" in d:  # stated by the seller for this order
+        days, rule = d["processing_days"], f"order.processing_days={d['processing_days']}"
+    else:
+        days = policy.processing_days_default
+        rule = policy.rule("order.processing_days_default")
+    return OrderState(
+        order_id=event.stream_id,
+        policy=policy,
+        escrow=Escrow.placed(d["currency"], d["amount"]),
+        placed=anchor,
+        amount=d["amount"],
+        coupon_discount=d.get("coupon_discount", 0),
+        shipping_cost=d["shipping_cost"],
+        country=d["destination_country"],
+        tracked=d.get("tracked", True),
+        processing_days=days,
+        processing_rule=rule,
+    )
+
+
+@handles("order.cancelled", "order.auto_cancelled")
+def _cancelled(s: OrderState, e: Envelope) -> None:
+    s.escrow = s.escrow.refund_all()
+
+
+@handles("order.shipped")
+def _shipped(s: OrderState, e: Envelope) -> None:
+    anchor = Anchor(e.occurred_at, e.version)
+    s.shipped = s.track = s.lost_anchor = s.protection_set = anchor
+    s.tracking_number = e.data.get("tracking_number")
+    s.carrier = e.data.get("carrier")
+    days, s.protection_rule = s.policy.protection_days(s.country)
+    s.protection_end = e.occurred_at + days * DAY
+
+
+@handles("parcel.scanned")
+def _scanned(s: OrderState, e: Envelope) -> None:
+    status = e.data["status"]
+    if s.parcel == "not_shipped":
+        raise IllegalTransition("parcel.scanned: the order has not been shipped")
+    if status == "no_info":
+        return  # "not a scan, counts for nothing" (CONTRACT §1)
+    if s.last_scan is not None and e.occurred_at < s.last_scan.at:
+        return  # a late scan: recorded, changes no state, moves no deadline
+    before = s.parcel
+    s.parcel = PARCEL.step(s.parcel, scan_trigger(status))
+    anchor = Anchor(e.occurred_at, e.version)
+    s.last_scan = s.lost_anchor = anchor
+    s.last_scan_status = status
+    s.scanned_since_track = True
+    if s.parcel in ("at_customs", "held_at_customs"):
+        s.customs_anchor = anchor
+    if s.parcel == "at_pickup_point" and before != "at_pickup_point":
+        s.pickup_anchor = anchor
+
+
+@handles("parcel.track_replaced")
+def _track_replaced(s: OrderState, e: Envelope) -> None:
+    if s.tracking_number:
+        s.old_tracking_numbers.append(s.tracking_number)
+    s.tracking_number = e.data["tracking_number"]
+    s.carrier = e.data.get("carrier", s.carrier)
+    s.track = Anchor(e.occurred_at, e.version)
+    s.scanned_since_track = False
+
+
+@handles("order.receipt_confirmed", "order.auto_completed")
+def _completed(s: OrderState, e: Envelope) -> None:
+    s.escrow = s.escrow.release_all()
+    s.window = Anchor(e.occurred_at, e.version)
+    s.protection_end = None
+
+
+@handles("protection.extended")
+def _extended(s: OrderState, e: Envelope) -> None:
+    extra = e.data["days"] * DAY
+    if s.protection_remaining is not None:
+        s.protection_remaining += extra
+    elif s.protection_end is not None:
+        s.protection_end += extra
+    else:
+        raise IllegalTransition("protection.extended: buyer protection has already ended")
+    s.extended_days += e.data["days"]
+    s.protection_set = Anchor(e.occurred_at, e.version)
+    base = s.protection_rule.split(" (+")[0]
+    s.protection_rule = f"{base} (+{s.extended_days} d extended)"
+
+
+def _pause_protection(s: OrderState, at: dt.datetime) -> None:
+    if s.protection_end is not None:
+        s.protection_remaining = max(s.protection_end - at, dt.timedelta(0))
+        s.protection_end = None
+
+
+def _guard_open(s: OrderState, e: Envelope) -> None:
+    if s.order == "finished" and s.dispute_state == "none" and s.window_closed:
+        raise WindowClosed("dispute.opened: the dispute window has closed; only a complaint is left")
+
+
+def _guard_reopen(s: OrderState, e: Envelope) -> None:
+    if s.dispute_state == "closed":
+        raise WindowClosed("dispute.reopened: the reopen window has closed")
+
+
+GUARDS["dispute.opened"] = _guard_open
+GUARDS["dispute.reopened"] = _guard_reopen
+
+
+@handles("dispute.opened")
+def _opened(s: OrderState, e: Envelope) -> None:
+    d = e.data
+    if d["amount"] > s.item_value:
+        raise ValidationError(
+            f"amount: {d['amount']} exceeds the item value {s.item_value} (amount paid + coupon)"
+        )
+    anchor = Anchor(e.occurred_at, e.version)
+    s.dispute = DisputeState(
+        solution=d["solution"],
+        goods_received=d["goods_received"],
+        reason=d["reason"],
+        cause=d.get("cause"),
+        amount=d["amount"],
+        evidence=list(d.get("evidence", [])),
+        opened=anchor,
+        round=anchor,
+    )
+    _pause_protection(s, e.occurred_at)
+
+
+def _dispute(s: OrderState) -> DisputeState:
+    assert s.dispute is not None  # the dispute machine guarantees it
+    return s.dispute
+
+
+def _resolve(s: OrderState, e: Envelope, asked: int, how: str, fault: str | None, shipping: int = 0) -> None:
+    dispute = _dispute(s)
+    refund = refund_for(asked, amount=s.amount, item_value=s.item_value, shipping=shipping)
+    s.escrow = s.escrow.settle(refund)
+    dispute.outcome = Outcome(refund=refund, how=how, fault=fault)
+    dispute.resolved = Anchor(e.occurred_at, e.version)
+    s.protection_remaining = None
+
+
+@handles("dispute.seller_timed_out")
+def _seller_timed_out(s: OrderState, e: Envelope) -> None:
+    _resolve(s, e, _dispute(s).amount, "seller_timeout", None)
+
+
+@handles("dispute.seller_accepted")
+def _seller_accepted(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    _resolve(s, e, dispute.offers.get("buyer", dispute.amount), "seller_accepted", None)
+
+
+@handles("dispute.offer_made")
+def _offer_made(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    by, amount = e.data["by"], e.data["amount"]
+    if by == "buyer" and "seller" not in dispute.offers:
+        raise IllegalTransition("dispute.offer_made: the buyer's request stands until the seller answers")
+    if amount > dispute.amount:
+        raise ValidationError(f"amount: {amount} exceeds the amount asked in the dispute ({dispute.amount})")
+    dispute.offers[by] = amount
+
+
+@handles("dispute.offer_accepted")
+def _offer_accepted(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    other = "seller" if e.data["by"] == "buyer" else "buyer"
+    if other not in dispute.offers:
+        raise IllegalTransition(f"dispute.offer_accepted: the {other} has made no offer to accept")
+    _resolve(s, e, dispute.offers[other], "agreement", None)
+
+
+@handles("dispute.escalated", "dispute.auto_escalated")
+def _escalated(s: OrderState, e: Envelope) -> None:
+    _dispute(s).escalated = Anchor(e.occurred_at, e.version)
+
+
+@handles("dispute.customs_document_provided")
+def _document(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    if not dispute.is_customs:
+        raise IllegalTransition("dispute.customs_document_provided: not a customs dispute")
+    dispute.document = e.data["document"]
+
+
+@handles("dispute.customs_document_missed")
+def _document_missed(s: OrderState, e: Envelope) -> None:
+    _resolve(s, e, _dispute(s).amount, "customs_document_missed", "buyer", s.shipping_cost)
+
+
+@handles("dispute.decided")
+def _decided(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    refund_amount, fault = e.data.get("refund_amount"), e.data.get("fault")
+    if refund_amount is not None:
+        if refund_amount > dispute.amount:
+            raise ValidationError(
+                f"refund_amount: {refund_amount} exceeds the amount asked ({dispute.amount})"
+            )
+        _resolve(s, e, refund_amount, "mediation", fault)
+        return
+    if not dispute.is_customs:
+        raise ValidationError("refund_amount: required for a dispute that is not about customs")
+    if fault is None:
+        fault = (
+            "seller"
+            if dispute.cause in SELLER_FAULT_CAUSES
+            else "buyer"
+            if dispute.cause in BUYER_FAULT_CAUSES
+            else None
+        )
+    if fault is None:
+        raise ValidationError("fault: required when refund_amount is omitted and the cause is unknown")
+    asked = 0 if fault == "none" else dispute.amount
+    shipping = s.shipping_cost if fault == "buyer" else 0
+    _resolve(s, e, asked, "mediation", fault, shipping)
+
+
+@handles("dispute.return_shipped")
+def _return_shipped(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    if dispute.solution != "return_and_refund":
+        raise IllegalTransition("dispute.return_shipped: the dispute asks for a refund only")
+    dispute.return_tracking = e.data["tracking_number"]
+
+
+@handles("dispute.withdrawn")
+def _withdrawn(s: OrderState, e: Envelope) -> None:
+    _dispute(s).withdrawn = Anchor(e.occurred_at, e.version)
+    if s.protection_remaining is not None:  # protection resumes where it paused
+        s.protection_end = e.occurred_at + s.protection_remaining
+        s.protection_remaining = None
+        s.protection_set = Anchor(e.occurred_at, e.version)
+
+
+@handles("dispute.reopened")
+def _reopened(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    anchor = Anchor(e.occurred_at, e.version)
+    s.dispute = attrs.evolve(dispute, round=anchor, offers={}, escalated=None, document=None, withdrawn=None)
+    _pause_protection(s, e.occurred_at)
+
+
+@handles("dispute.reopen_window_closed", "order.dispute_window_closed", "alert.raised")
+def _marker(s: OrderState, e: Envelope) -> None:
+    if e.type == "order.dispute_window_closed":
+        s.window_closed = True
+
+
+@handles("parcel.presumed_lost")
+def _presumed_lost(s: OrderState, e: Envelope) -> None:
+    """The machine moved the parcel to `lost`; nothing else changes."""
+
+
+@handles("parcel.return_started")
+def _return_started(s: OrderState, e: Envelope) -> None:
+    s.lost_anchor = Anchor(e.occurred_at, e.version)  # restarts presumed_lost, as a scan does
+    s.pickup_anchor = None
+
+
+@handles("refund.received")
+def _refund_received(s: OrderState, e: Envelope) -> None:
+    dispute = _dispute(s)
+    if dispute.outcome is None or dispute.outcome.refund <= 0:
+        raise IllegalTransition("refund.received: the resolution refunded nothing")
+    if dispute.refund_received:
+        raise IllegalTransition("refund.received: already recorded")
+    dispute.refund_received = True
+
+
+@handles("complaint.filed")
+def _complaint(s: OrderState, e: Envelope) -> None:
+    if s.order == "awaiting_shipment" or can_open_dispute(s):
+        raise IllegalTransition("complaint.filed: a dispute can still be opened; open one instead")
+    if s.dispute_state not in ("none", "resolved", "closed"):
+        raise IllegalTransition("complaint.filed: the dispute is still open or can be reopened")
+    s.complaints += 1
+
+
+def can_open_dispute(s: OrderState) -> bool:
+    """True while `dispute.opened` would be accepted (order shipped, window open)."""
+    if s.dispute_state != "none":
+        return False
+    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)

@@ -1,0 +1,144 @@
+"""The folded state of one order stream: order, parcel and dispute together.
+
+Plain data with the anchors every deadline is derived from (who set it, when). It is
+built only by `parcelfsm.fold`; everything else reads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from parcelfsm.money import Escrow
+from parcelfsm.policy import Policy
+from parcelfsm.vocabulary import CUSTOMS_REASONS
+
+
+@attrs.frozen
+class Anchor:
+    """An instant that starts a deadline, and the stream version that set it."""
+
+    at: dt.datetime
+    version: int | None
+
+
+@attrs.frozen
+class Outcome:
+    """How a dispute was resolved and the money refunded (minor units)."""
+
+    refund: int
+    how: str
+    fault: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refund": self.refund, "how": self.how, "fault": self.fault}
+
+
+@attrs.define
+class DisputeState:
+    """The one dispute an order may have."""
+
+    solution: str
+    goods_received: bool
+    reason: str
+    cause: str | None
+    amount: int
+    evidence: list[str]
+    opened: Anchor
+    round: Anchor
+    offers: dict[str, int] = attrs.Factory(dict)
+    escalated: Anchor | None = None
+    document: str | None = None
+    withdrawn: Anchor | None = None
+    resolved: Anchor | None = None
+    outcome: Outcome | None = None
+    refund_received: bool = False
+    return_tracking: str | None = None
+
+    @property
+    def is_customs(self) -> bool:
+        return self.reason in CUSTOMS_REASONS
+
+    def clone(self) -> DisputeState:
+        return attrs.evolve(self, offers=dict(self.offers), evidence=list(self.evidence))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "cause": self.cause,
+            "amount": self.amount,
+            "solution": self.solution,
+            "goods_received": self.goods_received,
+            "offers": dict(self.offers),
+            "document": self.document,
+            "outcome": self.outcome.to_json() if self.outcome else None,
+            "refund_received": self.refund_received,
+        }
+
+
+@attrs.define
+class OrderState:
+    """Everything known about one order at the end of a fold."""
+
+    order_id: str
+    policy: Policy
+    escrow: Escrow
+    placed: Anchor
+    amount: int
+    coupon_discount: int
+    shipping_cost: int
+    country: str
+    tracked: bool
+    processing_days: int
+    processing_rule: str
+    version: int = 0
+    order: str = "awaiting_shipment"
+    parcel: str = "not_shipped"
+    dispute_state: str = "none"
+    last_at: dt.datetime | None = None
+    shipped: Anchor | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+    old_tracking_numbers: list[str] = attrs.Factory(list)
+    track: Anchor | None = None
+    scanned_since_track: bool = False
+    last_scan: Anchor | None = None
+    lost_anchor: Anchor | None = None
+    customs_anchor: Anchor | None = None
+    pickup_anchor: Anchor | None = None
+    last_scan_status: str | None = None
+    protection_end: dt.datetime | None = None
+    protection_remaining: dt.timedelta | None = None
+    protection_set: Anchor | None = None
+    protection_rule: str = ""
+    extended_days: int = 0
+    window: Anchor | None = None
+    window_closed: bool = False
+    dispute: DisputeState | None = None
+    fired: dict[str, dt.datetime] = attrs.Factory(dict)
+    complaints: int = 0
+
+    @property
+    def item_value(self) -> int:
+        """What a dispute may ask at most: paid plus any coupon (CONTRACT §4)."""
+        return self.amount + self.coupon_discount
+
+    @property
+    def is_final(self) -> bool:
+        """Nothing more can change the money: cancelled, or finished for good."""
+        if self.order == "cancelled":
+            return True
+        return self.order == "finished" and (
+            self.window_closed or self.dispute_state in ("resolved", "closed")
+        )
+
+    def clone(self) -> OrderState:
+        """A copy safe to fold further without touching this one."""
+        return attrs.evolve(
+            self,
+            old_tracking_numbers=list(self.old_tracking_numbers),
+            fired=dict(self.fired),
+            dispute=self.dispute.clone() if self.dispute else None,
+        )

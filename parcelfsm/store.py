@@ -1,0 +1,455 @@
+"""The event store: one small seam (`EventStore`) and its SQLite implementation.
+
+SQLite through sqlite-utils, WAL. The `events` table is the log (CONTRACT §1, §4
+"Storage"): a global `position`, `UNIQUE(stream_id, version)` so a racing writer
+fails instead of forking a stream, a unique idempotency `key`, and a per-stream hash
+chain. The `orders` and `deadlines` tables are projections written in the same
+transaction as the append and rebuildable from the log; `deadlines.due_us` is indexed
+so `due` over millions of orders is one index range scan. Every time comes from the
+caller (the injected clock), never from SQLite. This is the only module that imports
+`sqlite3`/`sqlite_utils`; their errors leave it as `StorageError` or the typed
+conflicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Final, Protocol
+
+import attrs
+import sqlite_utils
+
+from parcelfsm.canonical import canonical_json
+from parcelfsm.clock import format_time, to_micros
+from parcelfsm.deadlines import Deadline
+from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, StorageError
+from parcelfsm.events import upcast
+from parcelfsm.records import NewEvent, StoredEvent, chain_hash
+
+SCHEMA_VERSION: Final = 1
+_EVENT_COLUMNS: Final = (
+    "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
+    "due_at, key, data, prev_hash, hash"
+)
+SELECT_STREAM: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version"
+SELECT_ALL: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position"
+SELECT_HEAD: Final = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+SELECT_KEY: Final = "SELECT stream_id, version, fingerprint FROM events WHERE key = ?"
+INSERT_EVENT: Final = (
+    "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, "
+    "due_at, key, fingerprint, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_ORDER: Final = (
+    "INSERT OR REPLACE INTO orders (stream_id, version, order_state, parcel_state, "
+    "dispute_state, currency, paid, held, released_to_seller, refunded_to_buyer, policy_version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+DELETE_DEADLINES: Final = "DELETE FROM deadlines WHERE stream_id = ?"
+INSERT_DEADLINE: Final = (
+    "INSERT INTO deadlines (stream_id, kind, due_at, due_us, rank, rule, set_by_version, "
+    "on_expiry, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_DUE: Final = (
+    "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert FROM deadlines "
+    "WHERE due_us <= ? ORDER BY due_us, rank, set_by_version, stream_id LIMIT ?"
+)
+SELECT_DUE_STREAMS: Final = (
+    "SELECT stream_id, MIN(due_us) AS first FROM deadlines WHERE due_us <= ? "
+    "GROUP BY stream_id ORDER BY first, stream_id"
+)
+
+
+@attrs.frozen
+class OrderRow:
+    """A row of the `orders` projection (current state summary of one order)."""
+
+    stream_id: str
+    version: int
+    order_state: str
+    parcel_state: str
+    dispute_state: str
+    currency: str
+    paid: int
+    held: int
+    released_to_seller: int
+    refunded_to_buyer: int
+    policy_version: str
+
+
+class EventStore(Protocol):
+    """The store seam: what the service needs from any backend (SQLite today)."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+    def read_stream(self, stream_id: str) -> list[StoredEvent]: ...
+    def find_key(self, key: str) -> tuple[str, list[StoredEvent]] | None: ...
+    def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]: ...
+    def append_stored(self, events: Sequence[StoredEvent]) -> None: ...
+    def save_projection(self, row: OrderRow, deadlines: Sequence[Deadline]) -> None: ...
+    def due(self, before: dt.datetime, limit: int) -> list[Deadline]: ...
+    def streams_due(self, before: dt.datetime) -> list[str]: ...
+    def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]: ...
+    def order_rows(self) -> dict[str, OrderRow]: ...
+    def deadline_rows(self) -> dict[str, list[Deadline]]: ...
+    def clear_projections(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
+    position, stream_id, version, type_, schema, occurred, recorded, due, key, data, prev, h = row
+    payload = json.loads(data)
+    if schema is not None:
+        payload = upcast(type_, schema, payload)
+    return StoredEvent(
+        position=position,
+        stream_id=stream_id,
+        version=version,
+        type=type_,
+        schema_version=schema,
+        occurred_at=dt.datetime.fromisoformat(occurred),
+        recorded_at=dt.datetime.fromisoformat(recorded),
+        due_at=dt.datetime.fromisoformat(due) if due else None,
+        key=key,
+        data=payload,
+        prev_hash=prev,
+        hash=h,
+    )
+
+
+class SQLiteStore:
+    """`EventStore` on one SQLite file (or `:memory:`)."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            if path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {_sync_mode(synchronous)}")
+            self.db = sqlite_utils.Database(self._conn)
+            self._depth = 0
+            self._create()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path!r}: {exc}") from None
+
+    # -- schema -------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        with self.transaction():
+            self.db.table("events").create(
+                {
+                    "position": int,
+                    "stream_id": str,
+                    "version": int,
+                    "type": str,
+                    "schema_version": int,
+                    "occurred_at": str,
+                    "recorded_at": str,
+                    "due_at": str,
+                    "key": str,
+                    "fingerprint": str,
+                    "data": str,
+                    "prev_hash": str,
+                    "hash": str,
+                },
+                pk="position",
+                not_null={
+                    "stream_id",
+                    "version",
+                    "type",
+                    "occurred_at",
+                    "recorded_at",
+                    "data",
+                    "hash",
+                },
+                if_not_exists=True,
+            )
+            self.db.table("events").create_index(["stream_id", "version"], unique=True, if_not_exists=True)
+            self.db.table("events").create_index(["key"], unique=True, if_not_exists=True)
+            self.db.table("orders").create(
+                {
+                    "stream_id": str,
+                    "version": int,
+                    "order_state": str,
+                    "parcel_state": str,
+                    "dispute_state": str,
+                    "currency": str,
+                    "paid": int,
+                    "held": int,
+                    "released_to_seller": int,
+                    "refunded_to_buyer": int,
+                    "policy_version": str,
+                },
+                pk="stream_id",
+                if_not_exists=True,
+            )
+            self.db.table("deadlines").create(
+                {
+                    "stream_id": str,
+                    "kind": str,
+                    "due_at": str,
+                    "due_us": int,
+                    "rank": int,
+                    "rule": str,
+                    "set_by_version": int,
+                    "on_expiry": str,
+                    "alert": str,
+                },
+                pk=("stream_id", "kind"),
+                if_not_exists=True,
+            )
+            self.db.table("deadlines").create_index(["due_us", "rank"], if_not_exists=True)
+            self.db.table("meta").create({"name": str, "value": str}, pk="name", if_not_exists=True)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception; nests."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot start a write transaction: {exc}") from None
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._conn.execute("ROLLBACK")
+            raise StorageError(f"commit failed: {exc}") from None
+
+    # -- events ---------------------------------------------------------------------------
+
+    def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        """All events of one stream, in version order."""
+        return [_row_to_event(r) for r in self._conn.execute(SELECT_STREAM, (stream_id,))]
+
+    def find_key(self, key: str) -> tuple[str, list[StoredEvent]] | None:
+        """(fingerprint, the events recorded with that command) for a known key."""
+        row = self._conn.execute(SELECT_KEY, (key,)).fetchone()
+        if row is None:
+            return None
+        stream_id, version, fp = row
+        events = self.read_stream(stream_id)
+        keyed = events[version - 1]
+        batch = [keyed]
+        for earlier in reversed(events[: version - 1]):
+            if earlier.due_at is None or earlier.recorded_at != keyed.recorded_at:
+                break
+            batch.insert(0, earlier)
+        return fp or "", batch
+
+    def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]:
+        """Append decided events (one stream, consecutive versions) to the log.
+
+        Must run inside `transaction()`. Raises `ConcurrencyConflict` when the stream
+        is not at the version the first event expects.
+        """
+        if not events:
+            return []
+        stream_id = events[0].stream_id
+        head = self._conn.execute(SELECT_HEAD, (stream_id,)).fetchone()
+        version, prev_hash = (head[0], head[1]) if head else (0, "")
+        if events[0].version != version + 1:
+            raise ConcurrencyConflict(
+                f"order {stream_id!r} is at version {version}, expected {(events[0].version or 1) - 1}"
+            )
+        recorded = format_time(recorded_at)
+        stored: list[StoredEvent] = []
+        for e in events:
+            assert e.version is not None
+            data_json = canonical_json(e.data)
+            occurred = format_time(e.occurred_at)
+            due = format_time(e.due_at) if e.due_at else None
+            schema = e.schema_version
+            h = chain_hash(
+                prev_hash,
+                stream_id=stream_id,
+                version=e.version,
+                type=e.type,
+                schema_version=schema,
+                occurred_at=occurred,
+                recorded_at=recorded,
+                due_at=due,
+                key=e.key,
+                data_json=data_json,
+            )
+            try:
+                cur = self._conn.execute(
+                    INSERT_EVENT,
+                    (
+                        stream_id,
+                        e.version,
+                        e.type,
+                        schema,
+                        occurred,
+                        recorded,
+                        due,
+                        e.key,
+                        e.fingerprint,
+                        data_json,
+                        prev_hash,
+                        h,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "key" in str(exc):
+                    raise IdempotencyConflict(f"key {e.key!r} was used by another command") from None
+                raise ConcurrencyConflict(f"order {stream_id!r} moved on concurrently") from None
+            position = cur.lastrowid
+            assert position is not None
+            stored.append(
+                StoredEvent(
+                    position,
+                    stream_id,
+                    e.version,
+                    e.type,
+                    schema,
+                    e.occurred_at,
+                    recorded_at,
+                    e.due_at,
+                    e.key,
+                    e.data,
+                    prev_hash,
+                    h,
+                )
+            )
+            prev_hash = h
+        return stored
+
+    def append_stored(self, events: Sequence[StoredEvent]) -> None:
+        """Insert events exactly as stored elsewhere (import); caller checked them."""
+        for e in events:
+            try:
+                self._conn.execute(
+                    INSERT_EVENT,
+                    (
+                        e.stream_id,
+                        e.version,
+                        e.type,
+                        e.schema_version,
+                        format_time(e.occurred_at),
+                        format_time(e.recorded_at),
+                        format_time(e.due_at) if e.due_at else None,
+                        e.key,
+                        None,
+                        canonical_json(e.data),
+                        e.prev_hash,
+                        e.hash,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConcurrencyConflict(
+                    f"{e.stream_id} v{e.version}: conflicts with a stored event ({exc})"
+                ) from None
+
+    def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]:
+        """Every event in position order, fetched in pages (bounded memory)."""
+        last = 0
+        while True:
+            rows = self._conn.execute(SELECT_ALL + " LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _row_to_event(row)
+            last = rows[-1][0]
+
+    def raw_event_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Stored rows as text, for hash verification (no parsing, no upcasting)."""
+        yield from self._conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY stream_id, version")
+
+    # -- projections ----------------------------------------------------------------------
+
+    def save_projection(self, row: OrderRow, deadlines: Sequence[Deadline]) -> None:
+        """Replace one order's projection rows (inside the append's transaction)."""
+        self._conn.execute(UPSERT_ORDER, attrs.astuple(row))
+        self._conn.execute(DELETE_DEADLINES, (row.stream_id,))
+        self._conn.executemany(
+            INSERT_DEADLINE,
+            [
+                (
+                    row.stream_id,
+                    d.kind,
+                    format_time(d.due_at),
+                    to_micros(d.due_at),
+                    d.rank,
+                    d.rule,
+                    d.set_by_version,
+                    d.on_expiry,
+                    d.alert,
+                )
+                for d in deadlines
+                if d.due_at is not None
+            ],
+        )
+
+    def due(self, before: dt.datetime, limit: int) -> list[Deadline]:
+        """Open deadlines due at or before `before`, soonest first."""
+        rows = self._conn.execute(SELECT_DUE, (to_micros(before), limit))
+        return [_row_to_deadline(r) for r in rows]
+
+    def streams_due(self, before: dt.datetime) -> list[str]:
+        """Orders with a deadline due at or before `before`, earliest first."""
+        return [r[0] for r in self._conn.execute(SELECT_DUE_STREAMS, (to_micros(before),))]
+
+    def order_rows(self) -> dict[str, OrderRow]:
+        """The whole `orders` projection (for verification)."""
+        rows = self._conn.execute("SELECT * FROM orders")
+        return {r[0]: OrderRow(*r) for r in rows}
+
+    def deadline_rows(self) -> dict[str, list[Deadline]]:
+        """The whole `deadlines` projection by order (for verification)."""
+        out: dict[str, list[Deadline]] = {}
+        sql = (
+            "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert "
+            "FROM deadlines ORDER BY stream_id, due_us, rank"
+        )
+        for r in self._conn.execute(sql):
+            out.setdefault(r[0], []).append(_row_to_deadline(r))
+        return out
+
+    def order_row(self, stream_id: str) -> OrderRow | None:
+        """One order's projection row."""
+        r = self._conn.execute("SELECT * FROM orders WHERE stream_id = ?", (stream_id,)).fetchone()
+        return OrderRow(*r) if r else None
+
+    def clear_projections(self) -> None:
+        """Empty the projections (replay rebuilds them)."""
+        self._conn.execute("DELETE FROM orders")
+        self._conn.execute("DELETE FROM deadlines")
+
+    def close(self) -> None:
+        """Close the connection (the CLI does before it exits)."""
+        self._conn.close()
+
+
+def _row_to_deadline(r: tuple[Any, ...]) -> Deadline:
+    stream_id, kind, due_at, rule, set_by, on_expiry, alert = r
+    return Deadline(stream_id, kind, dt.datetime.fromisoformat(due_at), rule, set_by, on_expiry, alert=alert)
+
+
+def _sync_mode(value: str) -> str:
+    mode = value.upper()
+    if mode not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise StorageError(f"synchronous: {value!r} is not OFF, NORMAL, FULL or EXTRA")
+    return mode

@@ -1,0 +1,444 @@
+"""Carrier status text → normalized parcel status, and UPU S10 tracking numbers.
+
+`normalize` maps the raw status text a carrier or tracking aggregator shows to one of
+`STATUSES` (CONTRACT.md §1). It is driven by data: the exact phrase table `PHRASES`
+first, then the ordered regex `RULES` for the phrasings that vary. Text it does not
+know is `"unknown"`: it never raises and never guesses. Rules run on the
+`normalize_key` of the text (case-folded, punctuation-free, single-spaced).
+
+The S10 section checks UPU S10 numbers (DOMAIN.md §3, [004]); any other format is
+accepted as opaque. Parsers for whole tracking payloads live in `parcelfsm.feeds`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import attrs
+
+from parcelfsm.errors import ValidationError
+
+# --- Normalized statuses (CONTRACT.md §1, table order) ---------------------------------
+
+STATUSES: Final[tuple[str, ...]] = (
+    "no_info",
+    "info_received",
+    "in_transit",
+    "arrived_at_customs",
+    "customs_held",
+    "customs_cleared",
+    "customs_failed",
+    "seized",
+    "at_pickup_point",
+    "out_for_delivery",
+    "attempt_failed",
+    "delivered",
+    "returning",
+    "returned",
+    "delivery_canceled",
+    "unknown",
+)
+
+# --- Matching key -----------------------------------------------------------------------
+
+_NON_ALNUM: Final = re.compile(r"[\W_]+")
+
+
+def normalize_key(text: str) -> str:
+    """Case-fold, turn every non-alphanumeric run into one space, strip."""
+    return _NON_ALNUM.sub(" ", text.casefold()).strip()
+
+
+# --- Exact phrases ----------------------------------------------------------------------
+
+
+def _phrases(status: str, *texts: str) -> dict[str, str]:
+    return {normalize_key(t): status for t in texts}
+
+
+PHRASES: Final[dict[str, str]] = {
+    **_phrases(
+        "no_info",
+        "Sending is expected",
+        "Tracking number not available",
+        "Tracking number is not available",
+        "Tracking information not available",
+        "Not found",
+        "Pending",
+        "No information yet",
+        "No tracking information",
+        "No tracking information available",
+        "Awaiting shipment",
+    ),
+    **_phrases(
+        "info_received",
+        "Info received",
+        "Information received",
+        "Shipping information received",
+        "Shipment information received",
+        "Electronic information submitted",
+        "Electronic shipping information received",
+        "Label created",
+        "Shipping label created",
+        "Shipper created a label, UPS has not received the package yet.",
+        "Shipment information sent to FedEx",
+        "Pre-Shipment Info Sent to USPS, USPS Awaiting Item",
+        "Shipping Label Created, USPS Awaiting Item",
+    ),
+    **_phrases(
+        "in_transit",
+        "In transit",
+        "Shipment in transit",
+        "Accepted by carrier",
+        "Acceptance",
+        "Acceptance scan",
+        "Arrival scan",
+        "Departure scan",
+        "Picked up",
+        "Package picked up",
+        "Departed facility",
+        "Arrived at facility",
+        "Processed through facility",
+        "Hub processing",
+        "Processing at sorting center",
+        "Arrived at sorting center",
+        "Departed from sorting center",
+        "Handed over to airline",
+        "Leaving from departure country/region",
+        "Departed from departure country/region",
+        "Arrived at destination country/region",
+        "Arrived at linehaul office",
+        "Received by local delivery company",
+        "Arrived at the distribution center in place of delivery",
+        "Arrived at the distribution center in place delivery",
+        "Export customs clearance started",
+        "Export customs clearance complete",
+    ),
+    **_phrases(
+        "arrived_at_customs",
+        "Clearing Customs",
+        "Arrived at customs",
+        "Handed over to customs",
+        "Import customs clearance started",
+        "Customs clearance started",
+        "Customs clearance in progress",
+        "Customs clearance",
+        "Presented to customs",
+    ),
+    **_phrases(
+        "customs_held",
+        "Held At Customs",
+        "Held by customs",
+        "Customs hold",
+        "Customs delay",
+        "Clearance delay",
+        "Customs inspection",
+    ),
+    **_phrases(
+        "customs_cleared",
+        "Customs Cleared",
+        "Customs clearance completed",
+        "Import customs clearance complete",
+        "Released from customs",
+        "Clearance processing complete",
+    ),
+    **_phrases(
+        "customs_failed",
+        "Customs clearance failed",
+        "Import customs clearance failed",
+        "Export clearance failed",
+    ),
+    **_phrases("seized", "Seized by customs", "Confiscated", "Seized"),
+    **_phrases(
+        "at_pickup_point",
+        "Available for pickup",
+        "Ready for pickup",
+        "Arrived at post office",
+        "Awaiting collection",
+    ),
+    **_phrases("out_for_delivery", "Out for delivery", "Delivering", "Delivery in progress"),
+    **_phrases(
+        "attempt_failed",
+        "Attempted delivery",
+        "Delivery attempt failed",
+        "Delivery failed",
+        "Failed attempt",
+        "Notice left",
+    ),
+    **_phrases("delivered", "Delivered", "Signed", "Signed for", "Delivery successful", "Item delivered"),
+    **_phrases("returning", "Returning to sender", "Return to sender", "Returning"),
+    **_phrases("returned", "Returned to sender", "Returned"),
+    **_phrases("delivery_canceled", "Delivery canceled", "Shipment cancelled"),
+}
+
+# --- Rules (first match wins; order matters) --------------------------------------------
+
+# An optional subject in front of a verb: "item", "your parcel", "the shipment" …
+_SUBJ: Final = r"(?:(?:the |your )?(?:item|package|parcel|shipment|consignment|order|mail item) )?"
+_WHO: Final = r"(?:recipient|addressee|consignee|customer|buyer|receiver)"
+_CUSTOMS: Final = r"(?:the )?(?:import |destination |export )?customs\b"
+_CLEARANCE: Final = r"(?:customs |import |export |transit )*clearance"
+_PICKUP_PLACE: Final = (
+    r"(?:post office|postal office|pick ?up (?:point|location|station|locker)"
+    r"|parcel (?:locker|terminal|shop|point|station)|collection point|service point"
+    r"|access point|locker|self ?pick ?up (?:point|station|locker)|parcel machine)"
+)
+_DELIVERED_TO: Final = (
+    rf"(?:{_WHO}|neighbou?r|mailbox|mail box|letter ?box|front door|door|front porch|porch"
+    r"|household|reception|front desk|mail ?room|safe place|resident|family member"
+    r"|individual|po box|left with|left at"
+    r"|signed (?:for )?by (?!(?:the )?(?:pick ?up|station|locker|post office|agent)))"
+)
+
+# fmt: off
+_RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
+    # Nothing to show yet: not a scan.
+    (r"^(?:the )?(?:tracking )?(?:number|information|info|data)(?: is| are)? not (?:yet )?"
+     r"(?:available|found|trackable)\b", "no_info"),
+    (r"^no (?:tracking )?(?:information|info|data|records?|results?)"
+     r"(?: (?:yet|available|found|received|at this (?:moment|time)))*$", "no_info"),
+    (r"^(?:sending|shipment|dispatch|shipping) is expected$", "no_info"),
+    # The track number is being replaced.
+    (r"\b(?:delivery|shipment|shipping|dispatch|consignment|label) (?:has been |was |is )?"
+     r"cancell?ed\b", "delivery_canceled"),
+    (r"\bcancell?ed (?:delivery|shipment|dispatch)\b", "delivery_canceled"),
+    # Customs, most specific outcome first.
+    (r"\b(?:seized|confiscated|forfeited|seizure)\b", "seized"),
+    (rf"\b{_CLEARANCE} (?:has )?(?:failed|failure|unsuccessful|not successful|rejected|refused"
+     r"|denied|not passed)\b", "customs_failed"),
+    (rf"\bfailed (?:to (?:pass|clear) {_CUSTOMS}|{_CLEARANCE})", "customs_failed"),
+    (r"\b(?:did not|didn t|does not|doesn t|could not|couldn t|not) (?:pass(?:ed)?|clear(?:ed)?)"
+     rf"(?: through| by)? {_CUSTOMS}", "customs_failed"),
+    (rf"\b(?:returned|rejected|refused) by {_CUSTOMS}", "customs_failed"),
+    (r"\bcustoms (?:rejected|refused|returned)\b", "customs_failed"),
+    (r"\b(?:held|detained|retained|withheld|stopped|delayed|on hold|kept)"
+     rf"(?: (?:at|in|by|for|with))? {_CUSTOMS}", "customs_held"),
+    (r"\bcustoms (?:hold|delay|detention|inspection|examination|exam|check|review|query"
+     r"|enquiry|inquiry)\b", "customs_held"),
+    (r"\b(?:customs |import )?(?:duty|duties|import tax(?:es)?|customs charges|customs fees)"
+     r"(?: and (?:tax(?:es)?|vat|fees|charges))? (?:payment )?(?:is |are )?(?:due|unpaid|payable"
+     r"|outstanding|to be paid|required|pending)\b", "customs_held"),
+    (r"\b(?:awaiting|pending|requires?|required|requesting) (?:the )?(?:payment of )?(?:the )?"
+     r"(?:customs |import )?(?:duty|duties|import tax(?:es)?|customs charges|customs fees)\b",
+     "customs_held"),
+    (r"\bcustoms (?:requires?|required|requested|requesting|needs?) (?:additional |more "
+     r"|further )?(?:information|info|documents?|documentation|invoice|clarification)\b",
+     "customs_held"),
+    (rf"\b{_CLEARANCE} (?:delay(?:ed)?|on hold|exception|issue|problem)\b", "customs_held"),
+    (r"\bexport (?:customs|clearance|declaration)\b", "in_transit"),
+    (rf"\b{_CLEARANCE} (?:processing )?(?:has been |was |is )?(?:completed?|successful"
+     r"|success|succeeded|finished|done|passed|ok)\b", "customs_cleared"),
+    (r"\bcustoms (?:cleared|released|passed)\b", "customs_cleared"),
+    (rf"\b(?:cleared|released|passed)(?: (?:from|by|through|at))? {_CUSTOMS}",
+     "customs_cleared"),
+    (rf"\b(?:departed|left|exited|out of)(?: from)? {_CUSTOMS}", "customs_cleared"),
+    (r"\bshipment release import\b", "customs_cleared"),
+    (r"\b(?:arrived|arrival|arrives|received|receipt|accepted)(?: (?:at|in|by))? "
+     rf"{_CUSTOMS}", "arrived_at_customs"),
+    (r"\b(?:handed|handed over|handover|transferred|presented|submitted|sent|delivered"
+     rf"|tendered)(?: over)?(?: to| for)? {_CUSTOMS}", "arrived_at_customs"),
+    (rf"\b{_CLEARANCE} (?:has )?(?:started|start|begun|began|initiated|in progress|processing"
+     r"|underway|under way|pending|ongoing)\b", "arrived_at_customs"),
+    (r"\b(?:clearing|in|under|undergoing|awaiting|pending|at|through) "
+     rf"{_CUSTOMS}", "arrived_at_customs"),
+    (r"^(?:import )?customs (?:clearance|processing|declaration|control)$",
+     "arrived_at_customs"),
+    # Going back to the sender: "returning" before "returned" ("being returned to …").
+    (r"\b(?:being|will be|to be|shall be) returned\b", "returning"),
+    (r"\breturn(?:ing)? (?:back )?to (?:the )?(?:sender|shipper|seller|merchant|origin"
+     r"|consignor)\b", "returning"),
+    (r"\breturn(?:ing)? (?:in progress|in transit|initiated|started|processed)\b", "returning"),
+    (r"\b(?:on (?:its|the) way back|sent back)\b", "returning"),
+    (r"\breturning\b", "returning"),
+    (r"\breturned (?:back )?to (?:the )?(?:sender|shipper|seller|merchant|origin|consignor)\b",
+     "returned"),
+    (r"\b(?:delivered|handed over|handed) (?:back )?to (?:the )?(?:sender|shipper|seller"
+     r"|merchant|consignor)\b", "returned"),
+    (r"\b(?:received|collected) by (?:the )?(?:sender|shipper|seller|merchant|consignor)\b",
+     "returned"),
+    (r"\breturn(?:ed)? (?:item |parcel |package |shipment )?(?:delivered|received|completed?)\b",
+     "returned"),
+    # Waiting for the buyer at a post office, locker or pickup point.
+    (r"\b(?:available|ready) for (?:self ?)?(?:pick ?up|collection)\b", "at_pickup_point"),
+    (r"\bawaiting collection\b", "at_pickup_point"),
+    (rf"\b(?:awaiting|waiting for) (?:pick ?up|self ?pick ?up) by (?:the )?{_WHO}\b",
+     "at_pickup_point"),
+    (r"\b(?:arrived|arrival|delivered|deposited|placed)(?: (?:at|to|in|into))? (?:the |a )?"
+     rf"{_PICKUP_PLACE}\b", "at_pickup_point"),
+    (r"\bheld at (?:the )?(?:post office|pick ?up point|collection point)\b", "at_pickup_point"),
+    # A delivery attempt failed (the parcel stays where it is).
+    (r"\b(?:attempted delivery|delivery (?:was )?attempted|delivery attempt|attempt fail(?:ed)?"
+     r"|(?:failed|unsuccessful) (?:delivery )?attempt)\b", "attempt_failed"),
+    (r"\bdelivery (?:has )?(?:failed|unsuccessful|not successful|failure)\b", "attempt_failed"),
+    (r"\b(?:could not|couldn t|cannot|can t|unable to|not) (?:be )?deliver(?:ed)?\b",
+     "attempt_failed"),
+    (rf"\b{_WHO} (?:was |is )?(?:not available|not at home|not home|absent|unavailable"
+     r"|refused|moved)\b", "attempt_failed"),
+    (rf"\b(?:refused|rejected) by (?:the )?{_WHO}\b", "attempt_failed"),
+    (r"\b(?:notice left|business closed|no one (?:at home|available)|incorrect address)\b",
+     "attempt_failed"),
+    # On the van.
+    (r"\bout for (?:delivery|delivering)\b", "out_for_delivery"),
+    (r"\bon (?:the |a )?(?:[^\W\d_]+ )?(?:vehicle|van|truck) for delivery\b", "out_for_delivery"),
+    (r"\b(?:on|loaded (?:on|onto)) (?:the |a )?(?:[^\W\d_]+ )?delivery (?:vehicle|van|truck)\b",
+     "out_for_delivery"),
+    (r"\bwith (?:the |a )?(?:delivery )?(?:courier|driver|postman) for delivery\b",
+     "out_for_delivery"),
+    (r"\b(?:courier|driver|postman) (?:is )?(?:on (?:the|his|her|their) way|delivering)\b",
+     "out_for_delivery"),
+    # Delivered to the buyer (only shapes that cannot mean a facility or a locker).
+    (rf"^{_SUBJ}(?:has been |have been |was |is )?(?:successfully )?delivered"
+     r"(?: successfully)?$", "delivered"),
+    (rf"^{_SUBJ}(?:has been |was |is )?(?:successfully )?delivered (?:successfully )?"
+     rf"(?:(?:to|in|at|into|with|on) )*(?:the |your |a )?{_DELIVERED_TO}", "delivered"),
+    (rf"^{_SUBJ}(?:has been |was )?(?:picked up|collected|received|signed for|signed) by "
+     rf"(?:the )?{_WHO}\b", "delivered"),
+    (rf"\bsigned (?:for )?by (?:the )?{_WHO}\b", "delivered"),
+    (r"^(?:delivery (?:successful|succeeded|completed?|confirmed)|successful delivery"
+     r"|successfully delivered|delivered and signed(?: for)?)$", "delivered"),
+    # The carrier has been told about the parcel.
+    (r"(?<!no )\b(?:shipping |shipment |electronic |order |pre ?shipment |pre ?advice "
+     r"|consignment |parcel )?(?:info|information|data|notification|details) "
+     r"(?:has been |was )?(?:received|submitted|sent|transmitted)\b", "info_received"),
+    (r"\b(?:shipping |shipment )?label (?:has been |was )?(?:created|printed|generated"
+     r"|issued)\b", "info_received"),
+    (r"\b(?:shipper created a label|awaiting item)\b", "info_received"),
+    # Moving between facilities.
+    (rf"^{_SUBJ}(?:is |still )*in transit\b", "in_transit"),
+    (r"\b(?:departed|departure from|dispatched|despatched)\b", "in_transit"),
+    (r"\b(?:arrived|arrival|arrives)(?: (?:at|in|to))? (?:the |a )?(?:[^\W\d_]+ ){0,3}?"
+     r"(?:sort(?:ing)? (?:center|centre|facility|hub)|facility|hub|cent(?:er|re)|depot"
+     r"|warehouse|gateway|airport|terminal|office of exchange|country(?: region)?|destination"
+     r"|origin|delivery office|linehaul office|transit office)\b", "in_transit"),
+    (r"\b(?:accepted|picked up|collected|received|scanned)(?: (?:by|at|in))? (?:the )?"
+     r"(?:[^\W\d_]+ ){0,2}?(?:carrier|courier|post|postal service|logistics(?: company"
+     r"| provider| partner)?|airline|driver|origin facility|facility|sort(?:ing)? cent(?:er|re)"
+     r"|hub|warehouse|depot|delivery company|delivery partner)\b", "in_transit"),
+    (r"\bhanded (?:over )?to (?:the )?(?:[^\W\d_]+ ){0,2}?(?:airline|carrier|courier|linehaul"
+     r"|line haul|post|postal (?:service|operator)|delivery (?:company|partner|provider"
+     r"|service)|last mile|logistics|driver|flight|transport)\b", "in_transit"),
+    (r"\b(?:processed|processing|sorted|sorting)(?: (?:at|through|in))? (?:the )?"
+     r"(?:[^\W\d_]+ ){0,2}?(?:facility|hub|cent(?:er|re)|depot|warehouse|office)\b",
+     "in_transit"),
+    (r"\b(?:flight|aircraft|plane) (?:has )?(?:departed|arrived|landed|took off)\b",
+     "in_transit"),
+    (r"\bleaving (?:from )?(?:the )?(?:departure|origin) (?:country|city|region)\b",
+     "in_transit"),
+)
+# fmt: on
+
+RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(pattern), status) for pattern, status in _RULE_TEXT
+)
+
+
+def normalize(text: str) -> str:
+    """Raw carrier status text → one of `STATUSES`; `"unknown"` for text it does not know."""
+    if not isinstance(text, str):
+        return "unknown"
+    key = normalize_key(text)
+    if not key:
+        return "unknown"
+    if key in PHRASES:
+        return PHRASES[key]
+    for pattern, status in RULES:
+        if pattern.search(key):
+            return status
+    return "unknown"
+
+
+# --- UPU S10 tracking numbers ------------------------------------------------------------
+
+S10_WEIGHTS: Final[tuple[int, ...]] = (8, 6, 4, 2, 3, 5, 9, 7)
+_S10: Final = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+_OPAQUE: Final = re.compile(r"^[\x21-\x7e]{1,64}$")
+_SPACE: Final = re.compile(r"\s+")
+
+
+def _compact(number: str) -> str:
+    return _SPACE.sub("", number).upper()
+
+
+def is_s10_shaped(number: str) -> bool:
+    """Two letters, nine digits, two letters (spaces ignored, any case)."""
+    return isinstance(number, str) and bool(_S10.match(_compact(number)))
+
+
+def s10_check_digit(serial8: str) -> int:
+    """The S10 check digit of an 8-digit serial: 11 − (Σ weight·digit mod 11); 10→0, 11→5."""
+    if len(serial8) != 8 or not serial8.isascii() or not serial8.isdigit():
+        raise ValidationError(f"serial: {serial8!r} is not 8 digits")
+    check = 11 - sum(w * int(d) for w, d in zip(S10_WEIGHTS, serial8, strict=True)) % 11
+    return {10: 0, 11: 5}.get(check, check)
+
+
+@attrs.frozen
+class TrackCheck:
+    """The verdict on one tracking number (what `track-check` prints)."""
+
+    number: str
+    s10: bool
+    valid: bool
+    expected: int | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"number", "s10", "valid", "expected_check_digit", "message"}`."""
+        return {
+            "number": self.number,
+            "s10": self.s10,
+            "valid": self.valid,
+            "expected_check_digit": self.expected,
+            "message": self.message,
+        }
+
+
+def check_tracking_number(number: Any) -> TrackCheck:
+    """Check a tracking number without raising: S10 check digit, or opaque-format rules."""
+    if not isinstance(number, str):
+        return TrackCheck(repr(number), False, False, None, "not a string")
+    cleaned = number.strip()
+    if not cleaned:
+        return TrackCheck("", False, False, None, "empty")
+    compact = _compact(cleaned)
+    if _S10.match(compact):
+        expected = s10_check_digit(compact[2:10])
+        actual = int(compact[10])
+        if actual == expected:
+            return TrackCheck(compact, True, True, expected, "valid UPU S10 number")
+        return TrackCheck(
+            compact,
+            True,
+            False,
+            expected,
+            f"UPU S10 check digit is {actual}, expected {expected}",
+        )
+    if _SPACE.search(cleaned):
+        return TrackCheck(cleaned, False, False, None, "spaces inside a non-S10 number")
+    if not _OPAQUE.match(cleaned):
+        return TrackCheck(cleaned, False, False, None, "not 1-64 printable ASCII characters")
+    return TrackCheck(cleaned, False, True, None, "not S10: accepted as opaque")
+
+
+def validate_tracking_number(number: str, field: str = "tracking_number") -> str:
+    """Return the cleaned number; raise `ValidationError` naming `field` when it is invalid."""
+    verdict = check_tracking_number(number)
+    if not verdict.valid:
+        raise ValidationError(f"{field}: {verdict.number} — {verdict.message}")
+    return verdict.number
+
+
+__all__ = [
+    "PHRASES",
+    "RULES",
+    "S10_WEIGHTS",
+    "STATUSES",
+    "TrackCheck",
+    "check_tracking_number",
+    "is_s10_shaped",
+    "normalize",
+    "normalize_key",
+    "s10_check_digit",
+    "validate_tracking_number",
+]

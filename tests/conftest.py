@@ -1,0 +1,17 @@
+"""Shared fixtures: a given/when/then scenario on a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from parcelfsm.testing import Scenario
+
+
+@pytest.fixture
+def scenario() -> Iterator[Scenario]:
+    """A fresh order book in memory, clock at 2026-03-01T10:00Z, order id `o-1`."""
+    s = Scenario()
+    yield s
+    s.close()
