@@ -8,22 +8,88 @@ and no click.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, overload
+
+import attrs
 
 from parcelfsm.advice import Advice
 from parcelfsm.clock import Clock, SystemClock, to_utc
-from parcelfsm.deadlines import Deadline, open_deadlines
+from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, decide, fire_due
-from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, NotFound, ParcelFsmError
+from parcelfsm.errors import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    NotFound,
+    ParcelFsmError,
+    ValidationError,
+)
+from parcelfsm.feeds import parse_feed
 from parcelfsm.fold import evolve, fold
 from parcelfsm.policy import Policy
 from parcelfsm.records import NewEvent, StoredEvent, fingerprint
+from parcelfsm.replay import ReplayReport, deadline_tuple, projected, verify_chain, what_if
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventStore, OrderRow, SQLiteStore
+from parcelfsm.transfer import ImportReport, import_lines
 from parcelfsm.views import OrderView, build_view
 
 RETRIES = 5
+Progress = Callable[[int, str], Any]
+
+
+class _NoBar:
+    """Stands in for a progress bar when none is wanted."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+@attrs.frozen
+class IngestReport:
+    """What a tracking ingestion appended, skipped and rejected."""
+
+    order_id: str
+    tracking_number: str
+    checkpoints: int
+    appended: int
+    skipped: int
+    rejected: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**attrs.asdict(self), "rejected": list(self.rejected)}
+
+    def to_text(self) -> str:
+        lines = [
+            f"{self.order_id} ({self.tracking_number}): {self.checkpoints} checkpoint(s), "
+            f"{self.appended} appended, {self.skipped} already present, {len(self.rejected)} rejected"
+        ]
+        return "\n".join(lines + [f"  - {r}" for r in self.rejected])
+
+
+def _compare(store: EventStore, order_id: str, state: OrderState) -> list[str]:
+    problems: list[str] = []
+    stored = store.order_row(order_id)
+    rebuilt = order_row(state)
+    if stored is None:
+        problems.append(f"{order_id}: missing from the orders projection")
+    elif stored != rebuilt:
+        for field in attrs.fields(OrderRow):
+            a, b = getattr(stored, field.name), getattr(rebuilt, field.name)
+            if a != b:
+                problems.append(f"{order_id}: projection {field.name} is {a!r}, the log says {b!r}")
+    have = [deadline_tuple(d) for d in store.deadlines_of(order_id)]
+    want = [deadline_tuple(d) for d in projected(state)]
+    if sorted(have, key=repr) != sorted(want, key=repr):
+        problems.append(f"{order_id}: projected deadlines {have} differ from the log's {want}")
+    return problems
 
 
 def order_row(state: OrderState) -> OrderRow:
@@ -162,7 +228,7 @@ class Orders:
                 fingerprint=fp,
             )
             stored = self.store.append(decision.events, now)
-            self.store.save_projection(order_row(decision.state), open_deadlines(decision.state))
+            self.store.save_projection(order_row(decision.state), projected(decision.state))
             return stored
 
     @overload
@@ -191,7 +257,7 @@ class Orders:
                     planned.extend(fired)
                     continue
                 stored.extend(self.store.append(fired, target))
-                self.store.save_projection(order_row(after), open_deadlines(after))
+                self.store.save_projection(order_row(after), projected(after))
         if dry_run:
             return sorted(planned, key=lambda e: (e.occurred_at, e.stream_id, e.version or 0))
         return sorted(stored, key=lambda e: (e.occurred_at, e.position))
@@ -245,6 +311,113 @@ class Orders:
         """Open deadlines across all orders, soonest first (paused ones excluded)."""
         until = to_utc(before, "before") if before is not None else dt.datetime.max.replace(tzinfo=dt.UTC)
         return self.store.due(until, limit)
+
+    # -- replay, import, ingestion ----------------------------------------------------------
+
+    def replay(
+        self,
+        verify: bool = False,
+        policy: Policy | None = None,
+        progress: Progress | None = None,
+    ) -> ReplayReport:
+        """Rebuild every projection from the log; or verify it; or what-if a policy.
+
+        - plain: clear and rewrite `orders` and `deadlines` from a fold of each stream.
+        - `verify`: write nothing; check every stream's versions and hash chain and
+          that the stored projections equal the rebuilt ones; `problems` lists each.
+        - `policy`: write nothing; replay every order's commands under `policy` and
+          report, per order, the states, money and deadlines that would differ now.
+        """
+        total = self.store.count_streams()
+        bar = progress(total, "replay") if progress else _NoBar()
+        events = 0
+        if policy is not None:
+            now = self.now()
+            differences: dict[str, list[str]] = {}
+            with bar:
+                for order_id, stream in self.store.iter_streams():
+                    events += len(stream)
+                    actual = fold_at(stream, now)
+                    if actual is not None:
+                        actual, _ = fire_due(actual, now, virtual=True)
+                        diffs = what_if(stream, policy, now, actual)
+                        if diffs:
+                            differences[order_id] = diffs
+                    bar.update(1)
+            return ReplayReport("what-if", total, events, (), differences)
+        problems: list[str] = verify_chain(self.store.raw_event_rows()) if verify else []
+        seen: set[str] = set()
+        with bar, self.store.transaction():
+            if not verify:
+                self.store.clear_projections()
+            for order_id, stream in self.store.iter_streams():
+                events += len(stream)
+                seen.add(order_id)
+                bar.update(1)
+                try:
+                    state = fold(stream)
+                except ParcelFsmError as exc:
+                    problems.append(f"{order_id}: the log does not fold: {exc.type}: {exc.message}")
+                    continue
+                assert state is not None
+                if verify:
+                    problems += _compare(self.store, order_id, state)
+                else:
+                    self.store.save_projection(order_row(state), projected(state))
+            if verify:
+                for extra in sorted(self.store.projected_ids() - seen):
+                    problems.append(f"{extra}: projected but has no events in the log")
+        return ReplayReport("verify" if verify else "rebuild", total, events, tuple(problems))
+
+    def import_lines(self, lines: Iterable[str], progress: Progress | None = None) -> ImportReport:
+        """Import JSON lines of stored events (see `parcelfsm.transfer`)."""
+        items = list(lines)
+        bar = progress(len(items), "import") if progress else _NoBar()
+        with bar:
+            return import_lines(self.store, items, self.now(), order_row, progress=bar.update)
+
+    def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
+        """Import stored events given as dicts (the `export` / `history --json` form)."""
+        return self.import_lines(json.dumps(e) for e in events)
+
+    def ingest_tracking(self, order_id: str, payload: Any, format: str = "auto") -> IngestReport:
+        """Append the scans of a carrier / aggregator payload (CONTRACT §4 "Idempotency").
+
+        Each checkpoint is keyed by (tracking number, carrier time, code); a key already
+        present is skipped whatever its data. A checkpoint the rules reject (e.g. a scan
+        that would move a delivered parcel) is reported, not appended; the others land.
+
+        Raises:
+            ValidationError: a malformed payload, or one for a tracking number the order
+                never had (nothing is appended).
+        """
+        feed = parse_feed(payload, format)
+        state = fold(self.history(order_id))
+        assert state is not None
+        known = [n for n in (state.tracking_number, *state.old_tracking_numbers) if n]
+        number = feed.tracking_number or state.tracking_number
+        if number is None or (feed.tracking_number and feed.tracking_number not in known):
+            raise ValidationError(
+                f"tracking_number: {feed.tracking_number!r} is not a number order {order_id!r} had"
+                + (f" ({', '.join(known)})" if known else " (it has none)")
+            )
+        appended, skipped, rejected = 0, 0, []
+        for checkpoint in feed.checkpoints:
+            key = checkpoint.key(number)
+            if self.store.find_key(key) is not None:
+                skipped += 1
+                continue
+            data: dict[str, Any] = {"status": checkpoint.status, "text": checkpoint.text}
+            if checkpoint.location:
+                data["location"] = checkpoint.location[:256]
+            try:
+                self.record(order_id, "parcel.scanned", data, key=key, at=checkpoint.at)
+                appended += 1
+            except ParcelFsmError as exc:
+                rejected.append(
+                    f"{checkpoint.to_json()['at']} {checkpoint.status}: {exc.type}: {exc.message}"
+                )
+        return IngestReport(order_id, number, len(feed.checkpoints), appended, skipped, tuple(rejected))
 
     def export_events(self, order_id: str | None = None) -> Iterator[StoredEvent]:
         """Every stored event (or one order's), in log order."""

@@ -92,8 +92,12 @@ class EventStore(Protocol):
     def due(self, before: dt.datetime, limit: int) -> list[Deadline]: ...
     def streams_due(self, before: dt.datetime) -> list[str]: ...
     def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]: ...
-    def order_rows(self) -> dict[str, OrderRow]: ...
-    def deadline_rows(self) -> dict[str, list[Deadline]]: ...
+    def iter_streams(self, batch: int = 2000) -> Iterator[tuple[str, list[StoredEvent]]]: ...
+    def count_streams(self) -> int: ...
+    def deadlines_of(self, stream_id: str) -> list[Deadline]: ...
+    def order_row(self, stream_id: str) -> OrderRow | None: ...
+    def projected_ids(self) -> set[str]: ...
+    def raw_event_rows(self) -> Iterator[tuple[Any, ...]]: ...
     def clear_projections(self) -> None: ...
     def close(self) -> None: ...
 
@@ -373,6 +377,47 @@ class SQLiteStore:
             for row in rows:
                 yield _row_to_event(row)
             last = rows[-1][0]
+
+    def iter_streams(self, batch: int = 2000) -> Iterator[tuple[str, list[StoredEvent]]]:
+        """Each stream with its events, in stream-id order (bounded memory: one page)."""
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (?, ?) "
+            "ORDER BY stream_id, version LIMIT ?"
+        )
+        cursor: tuple[str, int] = ("", 0)
+        current: str | None = None
+        events: list[StoredEvent] = []
+        while True:
+            rows = self._conn.execute(sql, (*cursor, batch)).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                event = _row_to_event(row)
+                if event.stream_id != current:
+                    if current is not None:
+                        yield current, events
+                    current, events = event.stream_id, []
+                events.append(event)
+            cursor = (rows[-1][1], rows[-1][2])
+        if current is not None:
+            yield current, events
+
+    def count_streams(self) -> int:
+        """How many orders the log holds."""
+        return int(self._conn.execute("SELECT COUNT(DISTINCT stream_id) FROM events").fetchone()[0])
+
+    def deadlines_of(self, stream_id: str) -> list[Deadline]:
+        """One order's projected deadlines."""
+        sql = (
+            "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert "
+            "FROM deadlines WHERE stream_id = ? ORDER BY due_us, rank"
+        )
+        return [_row_to_deadline(r) for r in self._conn.execute(sql, (stream_id,))]
+
+    def projected_ids(self) -> set[str]:
+        """Order ids present in the projections."""
+        ids = {r[0] for r in self._conn.execute("SELECT stream_id FROM orders")}
+        return ids | {r[0] for r in self._conn.execute("SELECT DISTINCT stream_id FROM deadlines")}
 
     def raw_event_rows(self) -> Iterator[tuple[Any, ...]]:
         """Stored rows as text, for hash verification (no parsing, no upcasting)."""

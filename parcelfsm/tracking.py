@@ -53,124 +53,69 @@ def normalize_key(text: str) -> str:
 # --- Exact phrases ----------------------------------------------------------------------
 
 
-def _phrases(status: str, *texts: str) -> dict[str, str]:
-    return {normalize_key(t): status for t in texts}
-
-
-PHRASES: Final[dict[str, str]] = {
-    **_phrases(
-        "no_info",
-        "Sending is expected",
-        "Tracking number not available",
-        "Tracking number is not available",
-        "Tracking information not available",
-        "Not found",
-        "Pending",
-        "No information yet",
-        "No tracking information",
-        "No tracking information available",
-        "Awaiting shipment",
+# fmt: off
+_PHRASE_TEXT: Final[dict[str, tuple[str, ...]]] = {
+    "no_info": (
+        "Sending is expected", "Tracking number not available", "Tracking number is not available",
+        "Tracking information not available", "Not found", "Pending", "No information yet",
+        "No tracking information", "No tracking information available", "Awaiting shipment",
     ),
-    **_phrases(
-        "info_received",
-        "Info received",
-        "Information received",
-        "Shipping information received",
-        "Shipment information received",
-        "Electronic information submitted",
-        "Electronic shipping information received",
-        "Label created",
-        "Shipping label created",
+    "info_received": (
+        "Info received", "Information received", "Shipping information received",
+        "Shipment information received", "Electronic information submitted",
+        "Electronic shipping information received", "Label created", "Shipping label created",
         "Shipper created a label, UPS has not received the package yet.",
-        "Shipment information sent to FedEx",
-        "Pre-Shipment Info Sent to USPS, USPS Awaiting Item",
+        "Shipment information sent to FedEx", "Pre-Shipment Info Sent to USPS, USPS Awaiting Item",
         "Shipping Label Created, USPS Awaiting Item",
     ),
-    **_phrases(
-        "in_transit",
-        "In transit",
-        "Shipment in transit",
-        "Accepted by carrier",
-        "Acceptance",
-        "Acceptance scan",
-        "Arrival scan",
-        "Departure scan",
-        "Picked up",
-        "Package picked up",
-        "Departed facility",
-        "Arrived at facility",
-        "Processed through facility",
-        "Hub processing",
-        "Processing at sorting center",
-        "Arrived at sorting center",
-        "Departed from sorting center",
-        "Handed over to airline",
-        "Leaving from departure country/region",
-        "Departed from departure country/region",
-        "Arrived at destination country/region",
-        "Arrived at linehaul office",
-        "Received by local delivery company",
+    "in_transit": (
+        "In transit", "Shipment in transit", "Accepted by carrier", "Acceptance",
+        "Acceptance scan", "Arrival scan", "Departure scan", "Picked up", "Package picked up",
+        "Departed facility", "Arrived at facility", "Processed through facility", "Hub processing",
+        "Processing at sorting center", "Arrived at sorting center", "Departed from sorting center",
+        "Handed over to airline", "Leaving from departure country/region",
+        "Departed from departure country/region", "Arrived at destination country/region",
+        "Arrived at linehaul office", "Received by local delivery company",
         "Arrived at the distribution center in place of delivery",
         "Arrived at the distribution center in place delivery",
-        "Export customs clearance started",
-        "Export customs clearance complete",
+        "Export customs clearance started", "Export customs clearance complete",
     ),
-    **_phrases(
-        "arrived_at_customs",
-        "Clearing Customs",
-        "Arrived at customs",
-        "Handed over to customs",
-        "Import customs clearance started",
-        "Customs clearance started",
-        "Customs clearance in progress",
-        "Customs clearance",
-        "Presented to customs",
+    "arrived_at_customs": (
+        "Clearing Customs", "Arrived at customs", "Handed over to customs",
+        "Import customs clearance started", "Customs clearance started",
+        "Customs clearance in progress", "Customs clearance", "Presented to customs",
     ),
-    **_phrases(
-        "customs_held",
-        "Held At Customs",
-        "Held by customs",
-        "Customs hold",
-        "Customs delay",
-        "Clearance delay",
+    "customs_held": (
+        "Held At Customs", "Held by customs", "Customs hold", "Customs delay", "Clearance delay",
         "Customs inspection",
     ),
-    **_phrases(
-        "customs_cleared",
-        "Customs Cleared",
-        "Customs clearance completed",
-        "Import customs clearance complete",
-        "Released from customs",
-        "Clearance processing complete",
+    "customs_cleared": (
+        "Customs Cleared", "Customs clearance completed", "Import customs clearance complete",
+        "Released from customs", "Clearance processing complete",
     ),
-    **_phrases(
-        "customs_failed",
-        "Customs clearance failed",
-        "Import customs clearance failed",
-        "Export clearance failed",
+    "customs_failed": (
+        "Customs clearance failed", "Import customs clearance failed", "Export clearance failed",
     ),
-    **_phrases("seized", "Seized by customs", "Confiscated", "Seized"),
-    **_phrases(
-        "at_pickup_point",
-        "Available for pickup",
-        "Ready for pickup",
-        "Arrived at post office",
-        "Awaiting collection",
+    "seized": ("Seized by customs", "Confiscated", "Seized"),
+    "at_pickup_point": (
+        "Available for pickup", "Ready for pickup", "Arrived at post office", "Awaiting collection",
     ),
-    **_phrases("out_for_delivery", "Out for delivery", "Delivering", "Delivery in progress"),
-    **_phrases(
-        "attempt_failed",
-        "Attempted delivery",
-        "Delivery attempt failed",
-        "Delivery failed",
-        "Failed attempt",
+    "out_for_delivery": ("Out for delivery", "Delivering", "Delivery in progress"),
+    "attempt_failed": (
+        "Attempted delivery", "Delivery attempt failed", "Delivery failed", "Failed attempt",
         "Notice left",
     ),
-    **_phrases("delivered", "Delivered", "Signed", "Signed for", "Delivery successful", "Item delivered"),
-    **_phrases("returning", "Returning to sender", "Return to sender", "Returning"),
-    **_phrases("returned", "Returned to sender", "Returned"),
-    **_phrases("delivery_canceled", "Delivery canceled", "Shipment cancelled"),
+    "delivered": ("Delivered", "Signed", "Signed for", "Delivery successful", "Item delivered"),
+    "returning": ("Returning to sender", "Return to sender", "Returning"),
+    "returned": ("Returned to sender", "Returned"),
+    "delivery_canceled": ("Delivery canceled", "Shipment cancelled"),
 }
+# fmt: on
+
+PHRASES: Final[dict[str, str]] = {
+    normalize_key(text): status for status, texts in _PHRASE_TEXT.items() for text in texts
+}
+"""Exact phrases: `normalize_key(text)` → status, checked before `RULES`."""
 
 # --- Rules (first match wins; order matters) --------------------------------------------
 
@@ -196,8 +141,7 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     # Nothing to show yet: not a scan.
     (r"^(?:the )?(?:tracking )?(?:number|information|info|data)(?: is| are)? not (?:yet )?"
      r"(?:available|found|trackable)\b", "no_info"),
-    (r"^no (?:tracking )?(?:information|info|data|records?|results?)"
-     r"(?: (?:yet|available|found|received|at this (?:moment|time)))*$", "no_info"),
+    (r"^no (?:tracking )?(?:information|info|data|records?|results?|updates?)\b", "no_info"),
     (r"^(?:sending|shipment|dispatch|shipping) is expected$", "no_info"),
     # The track number is being replaced.
     (r"\b(?:delivery|shipment|shipping|dispatch|consignment|label) (?:has been |was |is )?"
@@ -230,13 +174,14 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     (rf"\b{_CLEARANCE} (?:processing )?(?:has been |was |is )?(?:completed?|successful"
      r"|success|succeeded|finished|done|passed|ok)\b", "customs_cleared"),
     (r"\bcustoms (?:cleared|released|passed)\b", "customs_cleared"),
-    (rf"\b(?:cleared|released|passed)(?: (?:from|by|through|at))? {_CUSTOMS}",
+    (rf"(?<!not )(?<!never )\b(?:cleared|released|passed)(?: (?:from|by|through|at))? {_CUSTOMS}",
      "customs_cleared"),
     (rf"\b(?:departed|left|exited|out of)(?: from)? {_CUSTOMS}", "customs_cleared"),
     (r"\bshipment release import\b", "customs_cleared"),
     (r"\b(?:arrived|arrival|arrives|received|receipt|accepted)(?: (?:at|in|by))? "
      rf"{_CUSTOMS}", "arrived_at_customs"),
-    (r"\b(?:handed|handed over|handover|transferred|presented|submitted|sent|delivered"
+    (r"(?<!information )(?<!info )(?<!data )(?<!declaration )(?<!documents )"
+     r"\b(?:handed|handed over|handover|transferred|presented|submitted|sent|delivered"
      rf"|tendered)(?: over)?(?: to| for)? {_CUSTOMS}", "arrived_at_customs"),
     (rf"\b{_CLEARANCE} (?:has )?(?:started|start|begun|began|initiated|in progress|processing"
      r"|underway|under way|pending|ongoing)\b", "arrived_at_customs"),
@@ -265,7 +210,7 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     (rf"\b(?:awaiting|waiting for) (?:pick ?up|self ?pick ?up) by (?:the )?{_WHO}\b",
      "at_pickup_point"),
     (r"\b(?:arrived|arrival|delivered|deposited|placed)(?: (?:at|to|in|into))? (?:the |a )?"
-     rf"{_PICKUP_PLACE}\b", "at_pickup_point"),
+     rf"{_PICKUP_PLACE}\b(?! of (?:origin|posting|dispatch|exchange))", "at_pickup_point"),
     (r"\bheld at (?:the )?(?:post office|pick ?up point|collection point)\b", "at_pickup_point"),
     # A delivery attempt failed (the parcel stays where it is).
     (r"\b(?:attempted delivery|delivery (?:was )?attempted|delivery attempt|attempt fail(?:ed)?"
@@ -298,8 +243,8 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     (r"^(?:delivery (?:successful|succeeded|completed?|confirmed)|successful delivery"
      r"|successfully delivered|delivered and signed(?: for)?)$", "delivered"),
     # The carrier has been told about the parcel.
-    (r"(?<!no )\b(?:shipping |shipment |electronic |order |pre ?shipment |pre ?advice "
-     r"|consignment |parcel )?(?:info|information|data|notification|details) "
+    (r"^(?:the )?(?:shipping |shipment |electronic |order |pre ?shipment |pre ?advice "
+     r"|consignment |parcel )*(?:info|information|data|notification|details) "
      r"(?:has been |was )?(?:received|submitted|sent|transmitted)\b", "info_received"),
     (r"\b(?:shipping |shipment )?label (?:has been |was )?(?:created|printed|generated"
      r"|issued)\b", "info_received"),
@@ -311,7 +256,7 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
      r"(?:sort(?:ing)? (?:center|centre|facility|hub)|facility|hub|cent(?:er|re)|depot"
      r"|warehouse|gateway|airport|terminal|office of exchange|country(?: region)?|destination"
      r"|origin|delivery office|linehaul office|transit office)\b", "in_transit"),
-    (r"\b(?:accepted|picked up|collected|received|scanned)(?: (?:by|at|in))? (?:the )?"
+    (r"\b(?:accepted|picked up|collected|received|scanned) (?:by|at|in|into) (?:the )?"
      r"(?:[^\W\d_]+ ){0,2}?(?:carrier|courier|post|postal service|logistics(?: company"
      r"| provider| partner)?|airline|driver|origin facility|facility|sort(?:ing)? cent(?:er|re)"
      r"|hub|warehouse|depot|delivery company|delivery partner)\b", "in_transit"),

@@ -1,0 +1,346 @@
+"""The `parcelfsm` command line (CONTRACT.md §3): parse → one service call → render.
+
+Every command opens the database named by `--db` / `$PARCELFSM_DB`, uses the clock
+fixed by `--now` / `$PARCELFSM_NOW` (else the system clock), prints human tables or,
+with `--json`, JSON on stdout, and closes the database before it exits. Library errors
+map to exit codes by their class (`exit_code`): 3 for rejected input, 4 for a
+concurrency conflict, 5 for a failed verification; click's usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from parcelfsm import render
+from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
+from parcelfsm.errors import ParcelFsmError, ValidationError
+from parcelfsm.policy import Policy
+from parcelfsm.service import Orders
+from parcelfsm.service import open as open_orders
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Env:
+    """Global options, and the order book opened on first use."""
+
+    def __init__(self, db: str, now: str | None, as_json: bool) -> None:
+        self.db = db
+        self.now_text = now
+        self.as_json = as_json
+        self._orders: Orders | None = None
+
+    def clock(self) -> Clock:
+        if self.now_text:
+            return FixedClock(parse_time(self.now_text, "--now"))
+        return SystemClock()
+
+    def orders(self) -> Orders:
+        if self._orders is None:
+            self._orders = open_orders(self.db, clock=self.clock())
+        return self._orders
+
+    def close(self) -> None:
+        if self._orders is not None:
+            self._orders.close()
+            self._orders = None
+
+    def emit(self, payload: Any, human: str) -> None:
+        if self.as_json:
+            click.echo(json.dumps(payload, ensure_ascii=False))
+        else:
+            click.echo(human)
+
+
+def handled(fn: F) -> F:
+    """Run a command body, turning library errors into CONTRACT §3 output and exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        env = click.get_current_context().find_object(Env)
+        assert env is not None
+        try:
+            return fn(env, *args, **kwargs)
+        except ParcelFsmError as exc:
+            if env.as_json:
+                click.echo(json.dumps(exc.to_json(), ensure_ascii=False))
+            else:
+                click.echo(f"{exc.type}: {exc.message}", err=True)
+            env.close()
+            sys.exit(exc.exit_code)
+        finally:
+            env.close()
+
+    return cast(F, wrapper)
+
+
+def _time(value: str | None, field: str) -> Any:
+    return parse_time(value, field) if value else None
+
+
+def _json_arg(text: str | None, field: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{field}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="PARCELFSM_DB",
+    default="parcelfsm.db",
+    show_default=True,
+    help="SQLite file (default $PARCELFSM_DB, else ./parcelfsm.db).",
+)
+@click.option(
+    "--now",
+    "now",
+    envvar="PARCELFSM_NOW",
+    default=None,
+    help="Fix the clock: ISO 8601 with Z/offset, or YYYY-MM-DD (= 00:00Z).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.pass_context
+def cli(ctx: click.Context, db: str, now: str | None, as_json: bool) -> None:
+    """Marketplace orders, parcels and disputes as replayable state machines."""
+    ctx.obj = Env(db, now, as_json)
+
+
+@cli.command()
+@handled
+def init(env: Env) -> None:
+    """Create the database (idempotent)."""
+    env.orders()
+    env.emit({"db": env.db, "created": True}, f"database ready: {env.db}")
+
+
+@cli.command()
+@click.argument("order")
+@click.argument("type_name", metavar="TYPE")
+@click.option("--data", help="Command data as a JSON object.")
+@click.option("--key", help="Idempotency key: a retry with the same key appends nothing.")
+@click.option("--at", help="When it happened (occurred_at); default now.")
+@click.option("--expect-version", type=int, help="Fail (exit 4) unless the order is at this version.")
+@handled
+def record(
+    env: Env,
+    order: str,
+    type_name: str,
+    data: str | None,
+    key: str | None,
+    at: str | None,
+    expect_version: int | None,
+) -> None:
+    """Validate a command and append it (after firing the order's overdue deadlines)."""
+    payload = _json_arg(data, "--data")
+    when = _time(at, "--at")
+    events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expect_version)
+    env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
+
+
+@cli.command()
+@click.argument("order")
+@click.option("--at", help="Show the order as it stood at this instant.")
+@click.option("--as-recorded", is_flag=True, help="Only what had been written by --at (audit view).")
+@handled
+def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
+    """State, money, open deadlines, alerts and advice — now or at any instant."""
+    view = env.orders().show(order, at=_time(at, "--at"), as_recorded=as_recorded)
+    env.emit(view.to_json(), render.view(view))
+
+
+@cli.command()
+@click.argument("order")
+@handled
+def history(env: Env, order: str) -> None:
+    """The order's events in version order."""
+    events = env.orders().history(order)
+    env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
+
+
+@cli.command()
+@click.option("--before", help="Only deadlines due at or before this time.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@handled
+def due(env: Env, before: str | None, limit: int) -> None:
+    """Open deadlines across all orders, soonest first."""
+    items = env.orders().due(before=_time(before, "--before"), limit=limit)
+    env.emit({"deadlines": [d.to_json() for d in items]}, render.deadlines(items, with_order=True))
+
+
+def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
+    payload = {
+        "to": to,
+        "dry_run": dry_run,
+        "fired": [
+            e.to_json()
+            if hasattr(e, "to_json")
+            else {
+                "stream_id": e.stream_id,
+                "type": e.type,
+                "occurred_at": format_time(e.occurred_at),
+                "due_at": format_time(e.due_at) if e.due_at else None,
+                "data": e.data,
+            }
+            for e in events
+        ],
+    }
+    env.emit(payload, render.events(events))
+
+
+@cli.command()
+@handled
+def tick(env: Env) -> None:
+    """Fire every deadline due at or before now, in due order; print what fired."""
+    orders = env.orders()
+    now = orders.now()
+    _fired(env, orders.advance(now), format_time(now), False)
+
+
+@cli.command()
+@click.option("--to", "to", required=True, help="Target instant (may be later than the wall clock).")
+@click.option("--dry-run", is_flag=True, help="Show what would fire; append nothing.")
+@handled
+def advance(env: Env, to: str, dry_run: bool) -> None:
+    """Fire every deadline due up to --to, across all orders."""
+    target = parse_time(to, "--to")
+    _fired(env, env.orders().advance(target, dry_run=dry_run), format_time(target), dry_run)
+
+
+@cli.command()
+@click.option("--verify", is_flag=True, help="Check the hash chain, versions and projections (exit 5).")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False),
+    help="What-if: replay under this policy without writing and report differences.",
+)
+@handled
+def replay(env: Env, verify: bool, policy_file: str | None) -> None:
+    """Rebuild every projection from the log (or verify it, or what-if a policy)."""
+    policy = Policy.from_file(policy_file) if policy_file else None
+    report = env.orders().replay(verify=verify, policy=policy, progress=_progress)
+    env.emit(report.to_json(), report.to_text())
+    if report.problems:
+        sys.exit(5)
+
+
+def _progress(total: int, label: str) -> Any:
+    """A progress bar on stderr, only when stderr is a terminal (CONTRACT §3)."""
+    if sys.stderr.isatty():
+        return click.progressbar(length=total, label=label, file=sys.stderr)
+    return _Quiet()
+
+
+class _Quiet:
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+@cli.command()
+@click.argument("machine", required=False, type=click.Choice(["order", "parcel", "dispute"]))
+def diagram(machine: str | None) -> None:
+    """Mermaid stateDiagram-v2 of a machine, generated from its definition."""
+    from parcelfsm.diagram import diagram as make
+
+    for name in [machine] if machine else ["order", "parcel", "dispute"]:
+        click.echo(make(name), nl=False)
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@handled
+def import_(env: Env, file: str) -> None:
+    """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
+    stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
+    with stream:
+        report = env.orders().import_lines(stream, progress=_progress)
+    env.emit(report.to_json(), report.to_text())
+
+
+@cli.command()
+@click.argument("order", required=False)
+@handled
+def export(env: Env, order: str | None) -> None:
+    """Dump stored events as JSON lines (one per line) to stdout."""
+    for event in env.orders().export_events(order):
+        click.echo(json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True))
+
+
+@cli.command()
+@click.argument("order")
+@handled
+def advise(env: Env, order: str) -> None:
+    """What the buyer should do now and by when."""
+    items = env.orders().advise(order)
+    human = "\n".join(
+        f"- {a.text}" + (f" [by {format_time(a.by)}]" if a.by else "") + f"  ({a.rule})" for a in items
+    )
+    env.emit({"order_id": order, "advice": [a.to_json() for a in items]}, human or "(no advice)")
+
+
+@cli.command()
+@click.argument("text")
+@handled
+def normalize(env: Env, text: str) -> None:
+    """Raw carrier status text → normalized status."""
+    from parcelfsm.tracking import normalize as norm
+
+    status = norm(text)
+    env.emit({"text": text, "status": status}, status)
+
+
+@cli.command(name="track-check")
+@click.argument("number")
+@handled
+def track_check(env: Env, number: str) -> None:
+    """UPU S10 tracking number check (exit 3 when an S10 number is wrong)."""
+    from parcelfsm.tracking import check_tracking_number
+
+    result = check_tracking_number(number)
+    env.emit(result.to_json(), result.message)
+    if not result.valid:
+        sys.exit(3)
+
+
+@cli.command(name="track-ingest")
+@click.argument("order")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["auto", "cainiao", "aftership"]), default="auto")
+@handled
+def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
+    """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    payload = _json_arg(text, "FILE")
+    report = env.orders().ingest_tracking(order, payload, format=fmt)
+    env.emit(report.to_json(), report.to_text())
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(dir_okay=False), help="Keep the demo database at this path.")
+def demo(keep: str | None) -> None:
+    """A guided run over a few orders in a temporary database with frozen time."""
+    from parcelfsm.demo import run
+
+    run(click.echo, keep=keep)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="parcelfsm")

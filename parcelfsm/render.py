@@ -1,0 +1,109 @@
+"""Human-readable text for the CLI (tables); `--json` bypasses this module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from parcelfsm.clock import format_time
+from parcelfsm.deadlines import Deadline
+from parcelfsm.records import NewEvent, StoredEvent
+from parcelfsm.views import OrderView
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain left-aligned text table."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _due(d: Deadline) -> str:
+    if d.paused:
+        left = d.remaining.total_seconds() / 86400 if d.remaining is not None else 0
+        return f"paused ({left:.1f} d left)"
+    return format_time(d.due_at) if d.due_at else ""
+
+
+def deadlines(items: Sequence[Deadline], *, with_order: bool = False) -> str:
+    """Deadlines as a table."""
+    headers = (
+        ["order", "kind", "due_at", "on_expiry", "rule", "set_by"]
+        if with_order
+        else ["kind", "due_at", "on_expiry", "rule", "set_by"]
+    )
+    rows: list[list[Any]] = [
+        ([d.order_id] if with_order else []) + [d.kind, _due(d), d.on_expiry, d.rule, d.set_by_version]
+        for d in items
+    ]
+    return table(headers, rows) if rows else "(no open deadlines)"
+
+
+def view(v: OrderView) -> str:
+    """`show` as text: states, money, deadlines, alerts, advice."""
+    m = v.money
+    out = [
+        f"order {v.order_id}  version {v.version}  as of {format_time(v.as_of)}  policy {v.policy_version}",
+        f"  order: {v.states['order']}   parcel: {v.states['parcel']}   "
+        f"dispute: {v.states['dispute'] or '-'}" + ("   (final)" if v.final else ""),
+        f"  money ({m.currency}, minor units): paid {m.paid}  held {m.held}  "
+        f"released_to_seller {m.released_to_seller}  refunded_to_buyer {m.refunded_to_buyer}",
+    ]
+    if v.tracking_number:
+        old = f" (was {', '.join(v.old_tracking_numbers)})" if v.old_tracking_numbers else ""
+        out.append(f"  tracking: {v.tracking_number}{old}")
+    if v.dispute:
+        d = v.dispute
+        outcome = d.get("outcome")
+        out.append(
+            f"  dispute: {d['reason']}"
+            + (f"/{d['cause']}" if d.get("cause") else "")
+            + f", asked {d['amount']}"
+            + (f", outcome {outcome['how']} refund {outcome['refund']}" if outcome else "")
+        )
+    out += ["", deadlines(list(v.deadlines))]
+    if v.unfired:
+        out.append("")
+        out.append(
+            "applied, not yet written by a tick: "
+            + ", ".join(
+                f"{e.type} ({e.data.get('deadline')} due {format_time(e.occurred_at)})" for e in v.unfired
+            )
+        )
+    out.append("")
+    out.append("alerts: " + (", ".join(v.alerts) if v.alerts else "none"))
+    out.append("advice:")
+    for a in v.advice:
+        by = f" [by {format_time(a.by)}]" if a.by else ""
+        out.append(f"  - {a.text}{by}  ({a.rule})")
+    return "\n".join(out)
+
+
+def events(items: Sequence[StoredEvent | NewEvent]) -> str:
+    """Events as a table (history, tick, advance)."""
+    if not items:
+        return "(nothing)"
+    rows = []
+    for e in items:
+        rows.append(
+            [
+                e.stream_id,
+                e.version if e.version is not None else "-",
+                e.type,
+                format_time(e.occurred_at),
+                format_time(e.due_at) if e.due_at else "",
+                _brief(e.data),
+            ]
+        )
+    return table(["order", "v", "type", "occurred_at", "due_at", "data"], rows)
+
+
+def _brief(data: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in data.items() if k != "policy"]
+    text = ", ".join(parts)
+    return text if len(text) <= 70 else text[:67] + "..."
