@@ -37,6 +37,15 @@ class Deadline:
     alert: str | None = None
 
     @property
+    def identity(self) -> tuple[dt.datetime | None, int | None]:
+        """What makes one arming of a deadline: its due time and the event that set it.
+
+        A deadline that fired is not open again until either changes (a new scan at the
+        same carrier time re-arms `presumed_lost`; an extension re-arms the reminder).
+        """
+        return (self.due_at, self.set_by_version)
+
+    @property
     def rank(self) -> int:
         """Row of the deadline table (tie-break for equal due times)."""
         return RANK[self.kind]
@@ -212,8 +221,15 @@ RULES: Final[tuple[Rule, ...]] = (
 )
 RANK: Final = {rule.kind: i for i, rule in enumerate(RULES)}
 KINDS: Final = tuple(rule.kind for rule in RULES)
+BY_KIND: Final = {rule.kind: rule for rule in RULES}
 ALERT_OF: Final = {rule.kind: rule.alert for rule in RULES if rule.alert}
 EXPIRY_OF: Final = {rule.kind: rule.on_expiry for rule in RULES}
+
+
+def derive(state: OrderState, kind: str) -> Deadline | None:
+    """The deadline of `kind` as the state arms it now (fired or not), if armed."""
+    rule = BY_KIND.get(kind)
+    return rule.derive(state) if rule else None
 
 
 def open_deadlines(state: OrderState) -> list[Deadline]:
@@ -226,7 +242,7 @@ def open_deadlines(state: OrderState) -> list[Deadline]:
         deadline = rule.derive(state)
         if deadline is None:
             continue
-        if not deadline.paused and state.fired.get(rule.kind) == deadline.due_at:
+        if not deadline.paused and state.fired.get(rule.kind) == deadline.identity:
             continue
         if rule.alert:
             deadline = attrs.evolve(deadline, alert=rule.alert)
@@ -245,11 +261,10 @@ def firing_key(d: Deadline) -> tuple[dt.datetime, int, int]:
 
 def next_due(state: OrderState, until: dt.datetime) -> Deadline | None:
     """The first deadline that fires at or before `until`, if any."""
-    for deadline in open_deadlines(state):
-        if deadline.paused or deadline.due_at is None or deadline.due_at > until:
-            return None
-        return deadline
-    return None
+    first = next(iter(open_deadlines(state)), None)
+    if first is None or first.paused or first.due_at is None or first.due_at > until:
+        return None
+    return first
 
 
 def active_alerts(state: OrderState) -> list[str]:
@@ -259,6 +274,6 @@ def active_alerts(state: OrderState) -> list[str]:
         if rule.alert is None or rule.kind not in state.fired:
             continue
         deadline = rule.derive(state)
-        if deadline is not None and not deadline.paused and deadline.due_at == state.fired[rule.kind]:
+        if deadline is not None and not deadline.paused and deadline.identity == state.fired[rule.kind]:
             out.append(rule.alert)
     return out

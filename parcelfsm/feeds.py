@@ -78,11 +78,11 @@ class Feed:
         }
 
 
-def _finish(tracking_number: Any, carrier: str | None, found: list[Checkpoint]) -> Feed:
+def _finish(tracking_number: Any, field: str, carrier: str | None, found: list[Checkpoint]) -> Feed:
     """Validate the number, put checkpoints in time order and drop repeats of one key."""
     number = None
     if tracking_number not in (None, ""):
-        number = validate_tracking_number(tracking_number)
+        number = validate_tracking_number(tracking_number, field)
     if len(found) > 1 and found[0].at > found[-1].at:
         found = found[::-1]  # newest-first feeds: equal times then keep carrier order
     seen: set[str] = set()
@@ -155,7 +155,7 @@ def _epoch_ms(value: int | float, where: str) -> datetime:
     try:
         at = datetime.fromtimestamp(value / 1000, UTC)
     except (OverflowError, OSError, ValueError):
-        raise ValidationError(f"{where}: {value!r} is not an epoch time in ms") from None
+        at = _EPOCH_FLOOR - timedelta(days=1)
     if at < _EPOCH_FLOOR:
         raise ValidationError(f"{where}: {value!r} is not an epoch time in milliseconds")
     return at
@@ -294,6 +294,8 @@ def parse_cainiao(payload: Mapping[str, Any] | list[Any]) -> Feed:
     for section in ("section1", "section2"):
         if isinstance(module.get(section), Mapping):
             lists.append((f"{section}.detailList", module[section].get("detailList")))
+    if "detailList" not in module and len(lists) == 1:
+        raise ValidationError("detailList: missing (is this a Cainiao payload?)")
     found = [
         _cainiao_checkpoint(entry, f"{path}[{i}]")
         for path, value in lists
@@ -303,7 +305,7 @@ def parse_cainiao(payload: Mapping[str, Any] | list[Any]) -> Feed:
     carrier = _text(module, "cpCode", "logisticsCompanyName", "companyName") or (
         _text(dest, "cpName") if isinstance(dest, Mapping) else None
     )
-    return _finish(module.get("mailNo"), carrier or "cainiao", found)
+    return _finish(module.get("mailNo"), "mailNo", carrier or "cainiao", found)
 
 
 # --- AfterShip ---------------------------------------------------------------------------
@@ -394,11 +396,13 @@ def parse_aftership(payload: Mapping[str, Any] | list[Any]) -> Feed:
         tracking = data
     if isinstance(tracking.get("tracking"), Mapping):
         tracking = tracking["tracking"]
+    if "checkpoints" not in tracking:
+        raise ValidationError("checkpoints: missing (is this an AfterShip payload?)")
     found = [
         _aftership_checkpoint(cp, f"checkpoints[{i}]")
         for i, cp in enumerate(_entries(tracking.get("checkpoints"), "checkpoints"))
     ]
-    return _finish(tracking.get("tracking_number"), _text(tracking, "slug"), found)
+    return _finish(tracking.get("tracking_number"), "tracking_number", _text(tracking, "slug"), found)
 
 
 # --- Format detection and entry point ----------------------------------------------------

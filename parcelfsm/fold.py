@@ -15,8 +15,10 @@ from typing import Final
 
 import attrs
 
+from parcelfsm.deadlines import derive
 from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
+from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow, refund_for
 from parcelfsm.policy import Policy
 from parcelfsm.records import Envelope
@@ -62,13 +64,18 @@ def _apply(state: OrderState | None, event: Envelope) -> OrderState:
     else:
         if event.type == "order.placed":
             raise IllegalTransition("order.placed: the order already exists")
+        fired = None
+        if event.due_at is not None and "deadline" in event.data:
+            kind = event.data["deadline"]
+            current = derive(state, kind)  # the deadline as armed when it fired
+            fired = (kind, (event.due_at, current.set_by_version if current else None))
         guard = GUARDS.get(event.type)
         if guard is not None:
             guard(state, event)
         _step_machines(state, event)
         HANDLERS[event.type](state, event)
-        if event.due_at is not None and "deadline" in event.data:
-            state.fired[event.data["deadline"]] = event.due_at
+        if fired is not None:
+            state.fired[fired[0]] = fired[1]
     if event.version is not None:
         state.version = event.version
     if event.type != "parcel.scanned":
@@ -140,7 +147,13 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     if s.last_scan is not None and e.occurred_at < s.last_scan.at:
         return  # a late scan: recorded, changes no state, moves no deadline
     before = s.parcel
-    s.parcel = PARCEL.step(s.parcel, scan_trigger(status))
+    try:
+        s.parcel = PARCEL.step(s.parcel, scan_trigger(status))
+    except IllegalTransition:
+        raise IllegalTransition(
+            f"parcel.scanned: a {status} scan cannot move a {before} parcel"
+            + (" (final state)" if before in PARCEL_FINALS else "")
+        ) from None
     anchor = Anchor(e.occurred_at, e.version)
     s.last_scan = s.lost_anchor = anchor
     s.last_scan_status = status

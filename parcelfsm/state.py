@@ -117,7 +117,8 @@ class OrderState:
     window: Anchor | None = None
     window_closed: bool = False
     dispute: DisputeState | None = None
-    fired: dict[str, dt.datetime] = attrs.Factory(dict)
+    #: deadline kind -> (due_at, set_by_version) of its last firing
+    fired: dict[str, tuple[dt.datetime, int | None]] = attrs.Factory(dict)
     complaints: int = 0
 
     @property

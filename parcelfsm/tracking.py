@@ -243,8 +243,8 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     (r"^(?:delivery (?:successful|succeeded|completed?|confirmed)|successful delivery"
      r"|successfully delivered|delivered and signed(?: for)?)$", "delivered"),
     # The carrier has been told about the parcel.
-    (r"^(?:the )?(?:shipping |shipment |electronic |order |pre ?shipment |pre ?advice "
-     r"|consignment |parcel )*(?:info|information|data|notification|details) "
+    (r"^(?!.*\bcustoms\b)(?:the )?(?:shipping |shipment |electronic |order |pre ?shipment "
+     r"|pre ?advice |consignment |parcel )*(?:info|information|data|notification|details) "
      r"(?:has been |was )?(?:received|submitted|sent|transmitted)\b", "info_received"),
     (r"\b(?:shipping |shipment )?label (?:has been |was )?(?:created|printed|generated"
      r"|issued)\b", "info_received"),
@@ -276,6 +276,7 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
 RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), status) for pattern, status in _RULE_TEXT
 )
+"""Ordered `(pattern, status)` rules tried on the key after `PHRASES`; the first match wins."""
 
 
 def normalize(text: str) -> str:
@@ -296,7 +297,7 @@ def normalize(text: str) -> str:
 # --- UPU S10 tracking numbers ------------------------------------------------------------
 
 S10_WEIGHTS: Final[tuple[int, ...]] = (8, 6, 4, 2, 3, 5, 9, 7)
-_S10: Final = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+_S10: Final = re.compile(r"^[A-Z]{2}[0-9]{9}[A-Z]{2}$")
 _OPAQUE: Final = re.compile(r"^[\x21-\x7e]{1,64}$")
 _SPACE: Final = re.compile(r"\s+")
 

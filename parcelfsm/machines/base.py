@@ -182,12 +182,18 @@ def _closure(start: set[str], exits: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
-def mermaid(spec: MachineSpec, labels: Mapping[str, str] | None = None) -> str:
+def mermaid(
+    spec: MachineSpec,
+    labels: Mapping[str, str] | None = None,
+    quiet: Collection[str] = (),
+    note_on: str | None = None,
+) -> str:
     """Render a Mermaid `stateDiagram-v2` from the compiled machine.
 
     `labels` maps a trigger to its label (timed triggers get their deadline); edges
     between the same two states are merged into one arrow. A `none` initial state is
-    drawn as the start marker.
+    drawn as the start marker. Self-loops of `quiet` triggers are left out and named
+    once in a note instead.
     """
     labels = labels or {}
     arrows: dict[tuple[str, str], list[str]] = {}
@@ -195,6 +201,8 @@ def mermaid(spec: MachineSpec, labels: Mapping[str, str] | None = None) -> str:
         trigger, sources, dest = row[0], row[1], row[2]
         for source in sources:
             target = source if dest == SAME else dest
+            if target == source and trigger in quiet:
+                continue
             label = labels.get(trigger, trigger)
             if len(row) == 4:
                 label += f" [{row[3]}]"
@@ -212,4 +220,7 @@ def mermaid(spec: MachineSpec, labels: Mapping[str, str] | None = None) -> str:
         lines.append(f"    {node(source)} --> {node(target)} : {', '.join(names)}")
     for final in sorted(spec.finals):
         lines.append(f"    {final} --> [*]")
+    if quiet:
+        kept = ", ".join(labels.get(t, t) for t in sorted(quiet))
+        lines.append(f"    note right of {note_on or spec.initial} : {kept} keep the state")
     return "\n".join(lines) + "\n"
