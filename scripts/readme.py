@@ -1,0 +1,96 @@
+"""Run the README's console examples and check (or rewrite) their output.
+
+Every ```console block is a script: lines starting with `$ parcelfsm` are run with
+click's CliRunner in one temporary directory (so blocks share `readme.db`), and the
+lines after each command are its expected output. The ```mermaid blocks must equal
+`parcelfsm diagram NAME`.
+
+    python scripts/readme.py           # exit 1 and show the first difference
+    python scripts/readme.py --write   # rewrite the outputs in README.md
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from parcelfsm.cli import cli
+from parcelfsm.diagram import diagram
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCK = re.compile(r"```(console|mermaid)\n(.*?)```", re.S)
+
+
+def run_console(block: str, runner: CliRunner) -> str:
+    """Re-run a console block; returns the block with fresh outputs."""
+    out: list[str] = []
+    for line in block.splitlines():
+        if not line.startswith("$ "):
+            continue
+        out.append(line)
+        args = shlex.split(line[2:])
+        assert args[0] == "parcelfsm", line
+        result = runner.invoke(cli, args[1:], catch_exceptions=False)
+        text = result.output.rstrip("\n")
+        if result.exit_code:
+            text += ("\n" if text else "") + f"[exit {result.exit_code}]"
+        if text:
+            out.append(text)
+    return "\n".join(out) + "\n"
+
+
+def render(text: str) -> str:
+    """README text with every console output and diagram regenerated."""
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        old = os.environ.pop("PARCELFSM_DB", None), os.environ.pop("PARCELFSM_NOW", None)
+        try:
+            parts: list[str] = []
+            last = 0
+            for match in BLOCK.finditer(text):
+                kind, body = match.group(1), match.group(2)
+                if kind == "console":
+                    body = run_console(body, runner)
+                else:
+                    name = re.search(r"parcelfsm diagram (\w+)", body)
+                    if name:
+                        body = diagram(name.group(1))
+                parts.append(text[last : match.start()] + f"```{kind}\n{body}```")
+                last = match.end()
+            parts.append(text[last:])
+            return "".join(parts)
+        finally:
+            os.chdir(cwd)
+            for key, value in zip(("PARCELFSM_DB", "PARCELFSM_NOW"), old, strict=True):
+                if value is not None:
+                    os.environ[key] = value
+
+
+def main(argv: list[str]) -> int:
+    text = README.read_text(encoding="utf-8")
+    fresh = render(text)
+    if "--write" in argv:
+        README.write_text(fresh, encoding="utf-8")
+        return 0
+    if fresh != text:
+        import difflib
+
+        sys.stdout.writelines(
+            list(difflib.unified_diff(text.splitlines(True), fresh.splitlines(True), "README.md", "fresh"))[
+                :60
+            ]
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
