@@ -22,7 +22,7 @@ from parcelfsm import render
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import ParcelFsmError, ValidationError
 from parcelfsm.policy import Policy
-from parcelfsm.service import Orders
+from parcelfsm.service import NoProgress, Orders
 from parcelfsm.service import open as open_orders
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -239,18 +239,7 @@ def _progress(total: int, label: str) -> Any:
     """A progress bar on stderr, only when stderr is a terminal (CONTRACT §3)."""
     if sys.stderr.isatty():
         return click.progressbar(length=total, label=label, file=sys.stderr)
-    return _Quiet()
-
-
-class _Quiet:
-    def __enter__(self) -> _Quiet:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        return None
+    return NoProgress()
 
 
 @cli.command()

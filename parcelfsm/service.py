@@ -39,10 +39,10 @@ RETRIES = 5
 Progress = Callable[[int, str], Any]
 
 
-class _NoBar:
+class NoProgress:
     """Stands in for a progress bar when none is wanted."""
 
-    def __enter__(self) -> _NoBar:
+    def __enter__(self) -> NoProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -329,7 +329,7 @@ class Orders:
           report, per order, the states, money and deadlines that would differ now.
         """
         total = self.store.count_streams()
-        bar = progress(total, "replay") if progress else _NoBar()
+        bar = progress(total, "replay") if progress else NoProgress()
         events = 0
         if policy is not None:
             now = self.now()
@@ -372,7 +372,7 @@ class Orders:
     def import_lines(self, lines: Iterable[str], progress: Progress | None = None) -> ImportReport:
         """Import JSON lines of stored events (see `parcelfsm.transfer`)."""
         items = list(lines)
-        bar = progress(len(items), "import") if progress else _NoBar()
+        bar = progress(len(items), "import") if progress else NoProgress()
         with bar:
             return import_lines(self.store, items, self.now(), order_row, progress=bar.update)
 

@@ -18,27 +18,11 @@ from typing import Any, Final
 import attrs
 
 from parcelfsm.errors import ValidationError
+from parcelfsm.vocabulary import SCAN_STATUSES
 
 # --- Normalized statuses (CONTRACT.md §1, table order) ---------------------------------
 
-STATUSES: Final[tuple[str, ...]] = (
-    "no_info",
-    "info_received",
-    "in_transit",
-    "arrived_at_customs",
-    "customs_held",
-    "customs_cleared",
-    "customs_failed",
-    "seized",
-    "at_pickup_point",
-    "out_for_delivery",
-    "attempt_failed",
-    "delivered",
-    "returning",
-    "returned",
-    "delivery_canceled",
-    "unknown",
-)
+STATUSES: Final[tuple[str, ...]] = SCAN_STATUSES
 
 # --- Matching key -----------------------------------------------------------------------
 
