@@ -47,8 +47,14 @@ class Checkpoint:
     location: str | None = None
 
     def key(self, tracking_number: str) -> str:
-        """Idempotency key: `number|UTC time|code` (or the normalized text without a code)."""
-        return f"{tracking_number}|{iso_utc(self.at)}|{self.code or normalize_key(self.text)}"
+        """Idempotency key: `number|UTC time|code` (CONTRACT §4).
+
+        Without a carrier code the normalized status stands in for it, so an
+        aggregator re-wording an old checkpoint does not make it new; only text the
+        normalizer does not know falls back to the text itself.
+        """
+        code = self.code or (self.status if self.status != "unknown" else normalize_key(self.text))
+        return f"{tracking_number}|{iso_utc(self.at)}|{code}"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict of the checkpoint."""

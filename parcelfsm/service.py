@@ -206,7 +206,9 @@ class Orders:
             if key is not None:
                 hit = self.store.find_key(key)
                 if hit is not None:
-                    if hit[0] != fp:
+                    original = hit[1][-1]
+                    same = (original.stream_id, original.type) == (order_id, type_name)
+                    if not same or (hit[0] is not None and hit[0] != fp):
                         raise IdempotencyConflict(
                             f"key {key!r} was used for another command (stream, type or data differ)"
                         )

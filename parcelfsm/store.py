@@ -38,10 +38,16 @@ _EVENT_COLUMNS: Final = (
 SELECT_STREAM: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version"
 SELECT_ALL: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position"
 SELECT_HEAD: Final = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
-SELECT_KEY: Final = "SELECT stream_id, version, fingerprint FROM events WHERE key = ?"
+SELECT_KEY: Final = "SELECT stream_id, first_version, last_version, fingerprint FROM keys WHERE key = ?"
+INSERT_KEY: Final = (
+    "INSERT INTO keys (key, stream_id, first_version, last_version, fingerprint) VALUES (?, ?, ?, ?, ?)"
+)
+SELECT_RANGE: Final = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version"
+)
 INSERT_EVENT: Final = (
     "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, "
-    "due_at, key, fingerprint, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "due_at, key, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPSERT_ORDER: Final = (
     "INSERT OR REPLACE INTO orders (stream_id, version, order_state, parcel_state, "
@@ -85,7 +91,7 @@ class EventStore(Protocol):
 
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
     def read_stream(self, stream_id: str) -> list[StoredEvent]: ...
-    def find_key(self, key: str) -> tuple[str, list[StoredEvent]] | None: ...
+    def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None: ...
     def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]: ...
     def append_stored(self, events: Sequence[StoredEvent]) -> None: ...
     def save_projection(self, row: OrderRow, deadlines: Sequence[Deadline]) -> None: ...
@@ -154,7 +160,6 @@ class SQLiteStore:
                     "recorded_at": str,
                     "due_at": str,
                     "key": str,
-                    "fingerprint": str,
                     "data": str,
                     "prev_hash": str,
                     "hash": str,
@@ -206,6 +211,11 @@ class SQLiteStore:
                 if_not_exists=True,
             )
             self.db.table("deadlines").create_index(["due_us", "rank"], if_not_exists=True)
+            self.db.table("keys").create(
+                {"key": str, "stream_id": str, "first_version": int, "last_version": int, "fingerprint": str},
+                pk="key",
+                if_not_exists=True,
+            )
             self.db.table("meta").create({"name": str, "value": str}, pk="name", if_not_exists=True)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)",
@@ -248,20 +258,17 @@ class SQLiteStore:
         """All events of one stream, in version order."""
         return [_row_to_event(r) for r in self._conn.execute(SELECT_STREAM, (stream_id,))]
 
-    def find_key(self, key: str) -> tuple[str, list[StoredEvent]] | None:
-        """(fingerprint, the events recorded with that command) for a known key."""
+    def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
+        """(fingerprint, the events appended with that command) for a known key.
+
+        The fingerprint is `None` for keys that arrived by import (the original
+        command's data is not in the log).
+        """
         row = self._conn.execute(SELECT_KEY, (key,)).fetchone()
         if row is None:
             return None
-        stream_id, version, fp = row
-        events = self.read_stream(stream_id)
-        keyed = events[version - 1]
-        batch = [keyed]
-        for earlier in reversed(events[: version - 1]):
-            if earlier.due_at is None or earlier.recorded_at != keyed.recorded_at:
-                break
-            batch.insert(0, earlier)
-        return fp or "", batch
+        stream_id, first, last, fp = row
+        return fp, [_row_to_event(r) for r in self._conn.execute(SELECT_RANGE, (stream_id, first, last))]
 
     def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]:
         """Append decided events (one stream, consecutive versions) to the log.
@@ -310,7 +317,6 @@ class SQLiteStore:
                         recorded,
                         due,
                         e.key,
-                        e.fingerprint,
                         data_json,
                         prev_hash,
                         h,
@@ -320,6 +326,8 @@ class SQLiteStore:
                 if "key" in str(exc):
                     raise IdempotencyConflict(f"key {e.key!r} was used by another command") from None
                 raise ConcurrencyConflict(f"order {stream_id!r} moved on concurrently") from None
+            if e.key is not None:
+                self._insert_key(e.key, stream_id, events[0].version or 1, e.version, e.fingerprint)
             position = cur.lastrowid
             assert position is not None
             stored.append(
@@ -356,7 +364,6 @@ class SQLiteStore:
                         format_time(e.recorded_at),
                         format_time(e.due_at) if e.due_at else None,
                         e.key,
-                        None,
                         canonical_json(e.data),
                         e.prev_hash,
                         e.hash,
@@ -366,6 +373,15 @@ class SQLiteStore:
                 raise ConcurrencyConflict(
                     f"{e.stream_id} v{e.version}: conflicts with a stored event ({exc})"
                 ) from None
+            if e.key is not None:
+                self._insert_key(e.key, e.stream_id, e.version, e.version, None)
+
+    def _insert_key(self, key: str, stream_id: str, first: int, last: int, fingerprint: str | None) -> None:
+        """Remember which events a keyed command appended (its catch-up included)."""
+        try:
+            self._conn.execute(INSERT_KEY, (key, stream_id, first, last, fingerprint))
+        except sqlite3.IntegrityError:
+            raise IdempotencyConflict(f"key {key!r} was used by another command") from None
 
     def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]:
         """Every event in position order, fetched in pages (bounded memory)."""

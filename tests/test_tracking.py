@@ -689,13 +689,17 @@ def test_newest_first_feeds_come_out_oldest_first() -> None:
     assert all(c.at.utcoffset() is not None and c.at.tzinfo == UTC for c in feed.checkpoints)
 
 
-def test_checkpoint_key_is_number_utc_time_and_code_or_text() -> None:
-    """The idempotency key joins the number, the UTC instant and the code (or text)."""
+def test_checkpoint_key_is_number_utc_time_and_code_or_status() -> None:
+    """The key joins number, UTC instant and code; the status stands in for a missing code."""
     at = _utc("2026-03-20T11:41:07")
     coded = Checkpoint(at=at, status="delivered", text="Delivered", code="GTMS_SIGNED")
     plain = Checkpoint(at=at, status="delivered", text="Delivered, In/At Mailbox")
+    reworded = Checkpoint(at=at, status="delivered", text="Item delivered to mailbox")
+    unknown = Checkpoint(at=at, status="unknown", text="Zorgle / flarn")
     assert coded.key("LP1") == "LP1|2026-03-20T11:41:07Z|GTMS_SIGNED"
-    assert plain.key("LP1") == "LP1|2026-03-20T11:41:07Z|delivered in at mailbox"
+    assert plain.key("LP1") == "LP1|2026-03-20T11:41:07Z|delivered"
+    assert reworded.key("LP1") == plain.key("LP1")
+    assert unknown.key("LP1") == "LP1|2026-03-20T11:41:07Z|zorgle flarn"
 
 
 def test_a_repeated_checkpoint_is_kept_once() -> None:
