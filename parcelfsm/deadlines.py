@@ -99,7 +99,10 @@ def _protection(s: OrderState, kind: str, before: int, rule: str, expiry: str) -
     version = s.protection_set.version if s.protection_set else None
     offset = before * DAY
     if s.order == "awaiting_delivery" and s.protection_end is not None:
-        return Deadline(s.order_id, kind, s.protection_end - offset, rule, version, expiry)
+        due = s.protection_end - offset
+        if s.protection_set is not None:  # a reminder is never due before what armed it
+            due = max(due, s.protection_set.at)
+        return Deadline(s.order_id, kind, due, rule, version, expiry)
     if s.order == "frozen" and s.protection_remaining is not None:
         left = max(s.protection_remaining - offset, dt.timedelta(0))
         return Deadline(s.order_id, kind, None, rule, version, expiry, paused=True, remaining=left)
