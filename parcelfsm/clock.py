@@ -97,10 +97,10 @@ def to_utc(value: dt.datetime | str, field: str = "time") -> dt.datetime:
 
 def format_time(value: dt.datetime) -> str:
     """ISO 8601 UTC with `Z`; microseconds only when present."""
-    value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    text = value.replace(tzinfo=None).isoformat()  # microseconds only when present
+    return text + "Z"
 
 
 def to_micros(value: dt.datetime) -> int:

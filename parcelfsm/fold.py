@@ -10,8 +10,9 @@ nothing was raised. The escrow invariant is checked after every event.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -100,7 +101,7 @@ def _step_machines(state: OrderState, event: Envelope) -> None:
 
 def _placed(event: Envelope) -> OrderState:
     d = event.data
-    policy = Policy.from_dict(d["policy"]) if "policy" in d else Policy.default()
+    policy = _policy(d["policy"]) if "policy" in d else Policy.default()
     anchor = Anchor(event.occurred_at, event.version)
     if "processing_days" in d:  # stated by the seller for this order
         days, rule = d["processing_days"], f"order.processing_days={d['processing_days']}"
@@ -120,6 +121,20 @@ def _placed(event: Envelope) -> OrderState:
         processing_days=days,
         processing_rule=rule,
     )
+
+
+_POLICIES: dict[str, Policy] = {}
+
+
+def _policy(recorded: dict[str, Any]) -> Policy:
+    """The recorded policy, parsed once per distinct content (folds are hot)."""
+    key = json.dumps(recorded, sort_keys=True)
+    policy = _POLICIES.get(key)
+    if policy is None:
+        if len(_POLICIES) > 256:
+            _POLICIES.clear()
+        policy = _POLICIES[key] = Policy.from_dict(recorded)
+    return policy
 
 
 @handles("order.cancelled", "order.auto_cancelled")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, overload
 
@@ -36,6 +37,7 @@ from parcelfsm.transfer import ImportReport, import_lines
 from parcelfsm.views import OrderView, build_view
 
 RETRIES = 5
+STATE_CACHE = 10_000
 Progress = Callable[[int, str], Any]
 
 
@@ -141,6 +143,32 @@ class Orders:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or Policy.default()
+        self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
+
+    def _load(self, order_id: str) -> OrderState | None:
+        """The order's folded state, from a small cache while the stream's head is unchanged.
+
+        The head (version, hash) is read inside the caller's transaction, so a write by
+        another process always forces a fresh fold. Cached states are never mutated
+        (fold and evolve copy).
+        """
+        version, head_hash = self.store.head(order_id)
+        if version == 0:
+            return None
+        hit = self._states.get(order_id)
+        if hit is not None and hit[0] == version and hit[1] == head_hash:
+            self._states.move_to_end(order_id)
+            return hit[2]
+        state = fold(self.store.read_stream(order_id))
+        if state is not None:
+            self._remember(order_id, version, head_hash, state)
+        return state
+
+    def _remember(self, order_id: str, version: int, head_hash: str, state: OrderState) -> None:
+        self._states[order_id] = (version, head_hash, state)
+        self._states.move_to_end(order_id)
+        if len(self._states) > STATE_CACHE:
+            self._states.popitem(last=False)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -213,8 +241,7 @@ class Orders:
                             f"key {key!r} was used for another command (stream, type or data differ)"
                         )
                     return hit[1]
-            events = self.store.read_stream(order_id)
-            state = fold(events)
+            state = self._load(order_id)
             current = state.version if state else 0
             if expect_version is not None and expect_version != current:
                 raise ConcurrencyConflict(f"order {order_id!r} is at version {current}, not {expect_version}")
@@ -231,6 +258,7 @@ class Orders:
             )
             stored = self.store.append(decision.events, now)
             self.store.save_projection(order_row(decision.state), projected(decision.state))
+            self._remember(order_id, stored[-1].version, stored[-1].hash, decision.state)
             return stored
 
     @overload
@@ -251,15 +279,17 @@ class Orders:
         planned: list[NewEvent] = []
         for order_id in self.store.streams_due(target):
             with self.store.transaction():
-                state = fold(self.store.read_stream(order_id))
+                state = self._load(order_id)
                 if state is None:
                     continue
                 after, fired = fire_due(state, target)
                 if dry_run or not fired:
                     planned.extend(fired)
                     continue
-                stored.extend(self.store.append(fired, target))
+                appended = self.store.append(fired, target)
                 self.store.save_projection(order_row(after), projected(after))
+                self._remember(order_id, appended[-1].version, appended[-1].hash, after)
+                stored.extend(appended)
         if dry_run:
             return sorted(planned, key=lambda e: (e.occurred_at, e.stream_id, e.version or 0))
         return sorted(stored, key=lambda e: (e.occurred_at, e.position))

@@ -64,8 +64,9 @@ SELECT_DUE: Final = (
     "WHERE due_us <= ? ORDER BY due_us, rank, set_by_version, stream_id LIMIT ?"
 )
 SELECT_DUE_STREAMS: Final = (
+    # `+stream_id` keeps SQLite on the due_us index (a range scan, not a full scan)
     "SELECT stream_id, MIN(due_us) AS first FROM deadlines WHERE due_us <= ? "
-    "GROUP BY stream_id ORDER BY first, stream_id"
+    "GROUP BY +stream_id ORDER BY first, stream_id"
 )
 
 
@@ -91,6 +92,7 @@ class EventStore(Protocol):
 
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
     def read_stream(self, stream_id: str) -> list[StoredEvent]: ...
+    def head(self, stream_id: str) -> tuple[int, str]: ...
     def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None: ...
     def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]: ...
     def append_stored(self, events: Sequence[StoredEvent]) -> None: ...
@@ -226,11 +228,22 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception; nests."""
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception.
+
+        Nested calls use a SAVEPOINT, so an inner failure undoes only the inner writes.
+        """
         if self._depth:
+            name = f"sp{self._depth}"
+            self._conn.execute(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self._conn.execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
             return
@@ -251,6 +264,11 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             self._conn.execute("ROLLBACK")
             raise StorageError(f"commit failed: {exc}") from None
+
+    def head(self, stream_id: str) -> tuple[int, str]:
+        """(version, hash) of a stream's last event; (0, "") for a new stream."""
+        row = self._conn.execute(SELECT_HEAD, (stream_id,)).fetchone()
+        return (row[0], row[1]) if row else (0, "")
 
     # -- events ---------------------------------------------------------------------------
 
@@ -279,8 +297,7 @@ class SQLiteStore:
         if not events:
             return []
         stream_id = events[0].stream_id
-        head = self._conn.execute(SELECT_HEAD, (stream_id,)).fetchone()
-        version, prev_hash = (head[0], head[1]) if head else (0, "")
+        version, prev_hash = self.head(stream_id)
         if events[0].version != version + 1:
             raise ConcurrencyConflict(
                 f"order {stream_id!r} is at version {version}, expected {(events[0].version or 1) - 1}"

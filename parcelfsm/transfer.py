@@ -28,7 +28,7 @@ from parcelfsm.records import StoredEvent, chain_hash
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventStore, OrderRow
 
-BATCH: Final = 500
+BATCH: Final = 5000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
 
 

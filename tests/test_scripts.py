@@ -1,0 +1,173 @@
+"""The scripts in `scripts/`: simulate is seeded and its log replays cleanly; replay and bench run.
+
+Run as subprocesses with this interpreter, as a user would; small sizes keep the file
+under a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import parcelfsm
+from parcelfsm.clock import ManualClock
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+ORDERS, SEED = 120, 3
+#: event types a small simulation must already produce (CONTRACT §1 timed events and the main commands)
+MAIN_TYPES = {
+    "order.auto_cancelled",
+    "order.auto_completed",
+    "parcel.presumed_lost",
+    "dispute.seller_timed_out",
+    "dispute.offer_accepted",
+    "dispute.decided",
+    "dispute.customs_document_missed",
+    "dispute.reopen_window_closed",
+    "refund.received",
+    "order.cancelled",
+    "order.receipt_confirmed",
+    "dispute.seller_accepted",
+    "dispute.auto_escalated",
+    "dispute.customs_document_provided",
+    "dispute.withdrawn",
+    "dispute.reopened",
+    "protection.extended",
+    "parcel.return_started",
+    "order.dispute_window_closed",
+    "alert.raised",
+}
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `scripts/<name>` with this interpreter; never raises on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, object]]:
+    """Two runs of simulate.py with the same seed, and the first run's stderr summary."""
+    out = tmp_path_factory.mktemp("sim")
+    first, second = out / "a.jsonl", out / "b.jsonl"
+    handles = [first.open("w", encoding="utf-8"), second.open("w", encoding="utf-8")]
+    try:  # both runs in parallel, writing to stdout (the default --out)
+        runs = [
+            subprocess.Popen(
+                [sys.executable, str(SCRIPTS / "simulate.py"), "--orders", str(ORDERS), "--seed", str(SEED)],
+                stdout=handle,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            for handle in handles
+        ]
+        stderr = [run.communicate(timeout=120)[1] for run in runs]
+    finally:
+        for handle in handles:
+            handle.close()
+    for run, err in zip(runs, stderr, strict=True):
+        assert run.returncode == 0, err
+    return first, second, json.loads(stderr[0])
+
+
+def test_simulate_same_seed_gives_the_same_bytes(simulated: tuple[Path, Path, dict[str, object]]) -> None:
+    """Same --seed, same --orders: byte-identical JSON lines."""
+    first, second, _ = simulated
+    assert first.read_bytes() == second.read_bytes()
+    assert first.stat().st_size > 0
+
+
+def test_simulate_summary_counts_what_was_written(simulated: tuple[Path, Path, dict[str, object]]) -> None:
+    """The stderr summary matches the file; only deliberate mistakes were rejected."""
+    first, _, summary = simulated
+    lines = first.read_text(encoding="utf-8").splitlines()
+    assert summary["orders"] == ORDERS
+    assert summary["events"] == len(lines)
+    assert summary["unexpected_rejections"] == {}
+    assert isinstance(summary["seconds"], float)
+
+
+def test_simulate_covers_the_main_event_types(simulated: tuple[Path, Path, dict[str, object]]) -> None:
+    """Every lifecycle path shows up even in a small run."""
+    first, _, _ = simulated
+    types = {json.loads(line)["type"] for line in first.read_text(encoding="utf-8").splitlines()}
+    assert MAIN_TYPES - types == set()
+
+
+def test_simulated_log_imports_and_verifies(
+    simulated: tuple[Path, Path, dict[str, object]], tmp_path: Path
+) -> None:
+    """The output imports into an empty database and `replay(verify=True)` finds no problem."""
+    first, _, _ = simulated
+    lines = first.read_text(encoding="utf-8").splitlines()
+    with parcelfsm.open(str(tmp_path / "x.db"), clock=ManualClock("2027-01-01")) as orders:
+        imported = orders.import_lines(lines)
+        assert (imported.appended, imported.skipped, imported.orders) == (len(lines), 0, ORDERS)
+        report = orders.replay(verify=True)
+    assert report.problems == ()
+    assert (report.orders, report.events) == (ORDERS, len(lines))
+
+
+def test_replay_script_on_the_jsonl_exits_0(simulated: tuple[Path, Path, dict[str, object]]) -> None:
+    """scripts/replay.py imports the JSON lines, verifies and reports consistent money."""
+    first, _, _ = simulated
+    done = run_script("replay.py", str(first), "--verify", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True
+    assert report["problems"] == []
+    assert report["orders"] == ORDERS
+    assert report["money_ok"] is True
+    for total in report["money"].values():
+        assert total["paid"] == total["held"] + total["released_to_seller"] + total["refunded_to_buyer"]
+    assert sum(report["states"]["order"].values()) == ORDERS
+
+
+def test_replay_script_rebuilds_a_database_and_prints_text(tmp_path: Path) -> None:
+    """On a SQLite file, replay.py rebuilds the projections and prints the human summary."""
+    db = tmp_path / "sim.db"
+    done = run_script(
+        "simulate.py", "--orders", "15", "--seed", "5", "--db", str(db), "--out", str(tmp_path / "o.jsonl")
+    )
+    assert done.returncode == 0, done.stderr
+    done = run_script("replay.py", str(db))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rebuild of 15 orders" in done.stdout
+    assert "no problems found" in done.stdout
+
+
+def test_bench_script_produces_a_json_report(tmp_path: Path) -> None:
+    """bench.py runs end to end on a tiny workload and writes the same JSON to --out."""
+    out = tmp_path / "bench.json"
+    args = (
+        "--orders",
+        "20",
+        "--events-per-order",
+        "4",
+        "--sync",
+        "OFF",
+        "--due-repeats",
+        "3",
+        "--out",
+        str(out),
+    )
+    done = run_script("bench.py", *args)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == json.loads(out.read_text(encoding="utf-8"))
+    assert report["append"]["OFF"]["events"] == 80
+    assert report["replay"]["verify"]["problems"] == 0
+    assert report["due"]["orders"] == 20
+    assert "OFF" in report["ratio_append"]
+    assert report["eventsourcing"] is not None
