@@ -24,10 +24,9 @@ from parcelfsm.errors import (
     IdempotencyConflict,
     NotFound,
     ParcelFsmError,
-    ValidationError,
 )
-from parcelfsm.feeds import parse_feed
 from parcelfsm.fold import evolve, fold
+from parcelfsm.ingest import IngestReport, ingest
 from parcelfsm.policy import Policy
 from parcelfsm.records import NewEvent, StoredEvent, fingerprint
 from parcelfsm.replay import ReplayReport, deadline_tuple, projected, verify_chain, what_if
@@ -52,28 +51,6 @@ class NoProgress:
 
     def update(self, n: int) -> None:
         return None
-
-
-@attrs.frozen
-class IngestReport:
-    """What a tracking ingestion appended, skipped and rejected."""
-
-    order_id: str
-    tracking_number: str
-    checkpoints: int
-    appended: int
-    skipped: int
-    rejected: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "rejected": list(self.rejected)}
-
-    def to_text(self) -> str:
-        lines = [
-            f"{self.order_id} ({self.tracking_number}): {self.checkpoints} checkpoint(s), "
-            f"{self.appended} appended, {self.skipped} already present, {len(self.rejected)} rejected"
-        ]
-        return "\n".join(lines + [f"  - {r}" for r in self.rejected])
 
 
 def _compare(store: EventStore, order_id: str, state: OrderState) -> list[str]:
@@ -413,43 +390,8 @@ class Orders:
         return self.import_lines(json.dumps(e) for e in events)
 
     def ingest_tracking(self, order_id: str, payload: Any, format: str = "auto") -> IngestReport:
-        """Append the scans of a carrier / aggregator payload (CONTRACT §4 "Idempotency").
-
-        Each checkpoint is keyed by (tracking number, carrier time, code); a key already
-        present is skipped whatever its data. A checkpoint the rules reject (e.g. a scan
-        that would move a delivered parcel) is reported, not appended; the others land.
-
-        Raises:
-            ValidationError: a malformed payload, or one for a tracking number the order
-                never had (nothing is appended).
-        """
-        feed = parse_feed(payload, format)
-        state = fold(self.history(order_id))
-        assert state is not None
-        known = [n for n in (state.tracking_number, *state.old_tracking_numbers) if n]
-        number = feed.tracking_number or state.tracking_number
-        if number is None or (feed.tracking_number and feed.tracking_number not in known):
-            raise ValidationError(
-                f"tracking_number: {feed.tracking_number!r} is not a number order {order_id!r} had"
-                + (f" ({', '.join(known)})" if known else " (it has none)")
-            )
-        appended, skipped, rejected = 0, 0, []
-        for checkpoint in feed.checkpoints:
-            key = checkpoint.key(number)
-            if self.store.find_key(key) is not None:
-                skipped += 1
-                continue
-            data: dict[str, Any] = {"status": checkpoint.status, "text": checkpoint.text}
-            if checkpoint.location:
-                data["location"] = checkpoint.location[:256]
-            try:
-                self.record(order_id, "parcel.scanned", data, key=key, at=checkpoint.at)
-                appended += 1
-            except ParcelFsmError as exc:
-                rejected.append(
-                    f"{checkpoint.to_json()['at']} {checkpoint.status}: {exc.type}: {exc.message}"
-                )
-        return IngestReport(order_id, number, len(feed.checkpoints), appended, skipped, tuple(rejected))
+        """Append the scans of a carrier / aggregator payload (see `parcelfsm.ingest`)."""
+        return ingest(self, order_id, payload, format)
 
     def export_events(self, order_id: str | None = None) -> Iterator[StoredEvent]:
         """Every stored event (or one order's), in log order."""

@@ -1,6 +1,5 @@
-"""The event store: one small seam (`EventStore`) and its SQLite implementation.
-
-SQLite through sqlite-utils, WAL. The `events` table is the log (CONTRACT §1, §4
+"""`SQLiteStore`: the `EventStore` on one SQLite file, through sqlite-utils, WAL.
+ The `events` table is the log (CONTRACT §1, §4
 "Storage"): a global `position`, `UNIQUE(stream_id, version)` so a racing writer
 fails instead of forking a stream, a unique idempotency `key`, and a per-stream hash
 chain. The `orders` and `deadlines` tables are projections written in the same
@@ -18,7 +17,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import attrs
 import sqlite_utils
@@ -29,6 +28,7 @@ from parcelfsm.deadlines import Deadline
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, StorageError
 from parcelfsm.events import upcast
 from parcelfsm.records import NewEvent, StoredEvent, chain_hash
+from parcelfsm.store.base import OrderRow
 
 SCHEMA_VERSION: Final = 1
 _EVENT_COLUMNS: Final = (
@@ -68,46 +68,6 @@ SELECT_DUE_STREAMS: Final = (
     "SELECT stream_id, MIN(due_us) AS first FROM deadlines WHERE due_us <= ? "
     "GROUP BY +stream_id ORDER BY first, stream_id"
 )
-
-
-@attrs.frozen
-class OrderRow:
-    """A row of the `orders` projection (current state summary of one order)."""
-
-    stream_id: str
-    version: int
-    order_state: str
-    parcel_state: str
-    dispute_state: str
-    currency: str
-    paid: int
-    held: int
-    released_to_seller: int
-    refunded_to_buyer: int
-    policy_version: str
-
-
-class EventStore(Protocol):
-    """The store seam: what the service needs from any backend (SQLite today)."""
-
-    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
-    def read_stream(self, stream_id: str) -> list[StoredEvent]: ...
-    def head(self, stream_id: str) -> tuple[int, str]: ...
-    def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None: ...
-    def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]: ...
-    def append_stored(self, events: Sequence[StoredEvent]) -> None: ...
-    def save_projection(self, row: OrderRow, deadlines: Sequence[Deadline]) -> None: ...
-    def due(self, before: dt.datetime, limit: int) -> list[Deadline]: ...
-    def streams_due(self, before: dt.datetime) -> list[str]: ...
-    def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]: ...
-    def iter_streams(self, batch: int = 2000) -> Iterator[tuple[str, list[StoredEvent]]]: ...
-    def count_streams(self) -> int: ...
-    def deadlines_of(self, stream_id: str) -> list[Deadline]: ...
-    def order_row(self, stream_id: str) -> OrderRow | None: ...
-    def projected_ids(self) -> set[str]: ...
-    def raw_event_rows(self) -> Iterator[tuple[Any, ...]]: ...
-    def clear_projections(self) -> None: ...
-    def close(self) -> None: ...
 
 
 def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
