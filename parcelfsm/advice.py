@@ -113,15 +113,26 @@ def advise(s: OrderState, deadlines: list[Deadline], alerts: list[str]) -> list[
         and s.dispute_state in ("none", "resolved", "closed")
         and s.order != "cancelled"
     ):
-        add(
-            "No dispute can be opened any more: only a complaint to the platform is left.",
-            rule=s.policy.rule("dispute.window_days"),
-        )
+        why = {
+            "closed": s.policy.rule("dispute.reopen_days"),
+            "resolved": "DOMAIN §4: one dispute per order",
+        }.get(s.dispute_state, s.policy.rule("dispute.window_days"))
+        add("No dispute can be opened any more: only a complaint to the platform is left.", rule=why)
     return out
+
+
+def _action(s: OrderState, reason: str) -> str:
+    """What the buyer can still do about a parcel problem, given the dispute rules."""
+    if can_open_dispute(s):
+        return f"open a dispute with reason {reason}"
+    if s.dispute_state == "withdrawn":
+        return "reopen the dispute"
+    return "file a complaint with the platform"
 
 
 def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
     reason = _dispute_reason(s)
+    act = _action(s, reason)
     if s.parcel in ("lost", "returning", "returned", "seized"):
         what = {
             "lost": "is presumed lost",
@@ -130,21 +141,20 @@ def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
             "seized": "was seized by customs",
         }[s.parcel]
         add(
-            f"The parcel {what}: open a dispute with reason {reason} before buyer protection "
-            "ends, or the money goes to the seller.",
+            f"The parcel {what}: {act} before buyer protection ends, or the money goes to the seller.",
             "protection_ends",
         )
         return
     if "customs_stalled" in alerts:
         add(
-            "Customs has not updated the parcel for days: contact the seller, or open a "
-            f"dispute with reason {reason} before buyer protection ends.",
+            f"Customs has not updated the parcel for days: contact the seller, or {act} "
+            "before buyer protection ends.",
             "protection_ends",
         )
     elif s.parcel == "held_at_customs":
         add(
             "The parcel is held at customs (duty, documents or inspection): contact customs "
-            "or the seller; if it does not move, open a dispute with reason customs_problem.",
+            f"or the seller; if it does not move, {_action(s, 'customs_problem')}.",
             "customs_stall",
         )
     if "no_first_info" in alerts and "no_news" not in alerts:
@@ -167,15 +177,19 @@ def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
         )
     if s.parcel == "delivered":
         add(
-            "Check the parcel. Confirm receipt if all is well; otherwise open a dispute "
-            "(not_as_described, damaged, missing_items, empty_parcel …) before buyer protection "
-            "ends.",
+            "Check the parcel. Confirm receipt if all is well; otherwise "
+            + (
+                "open a dispute (not_as_described, damaged, missing_items, empty_parcel …)"
+                if can_open_dispute(s)
+                else _action(s, "")
+            )
+            + " before buyer protection ends.",
             "protection_ends",
         )
     elif "protection_ending" in alerts:
         add(
             "Buyer protection ends soon and the parcel has not arrived: ask the seller to extend "
-            f"protection, or open a dispute with reason {reason} 2-3 days before it ends.",
+            f"protection, or {act} 2-3 days before it ends.",
             "protection_ends",
         )
     else:

@@ -85,6 +85,27 @@ def _time(value: str | None, field: str) -> Any:
     return parse_time(value, field) if value else None
 
 
+def _int(text: str | None, field: str, *, minimum: int) -> int | None:
+    """A whole-number option; a malformed value is a `ValidationError` (exit 3), not usage."""
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(f"{field}: {text!r} is not a whole number") from None
+    if value < minimum:
+        raise ValidationError(f"{field}: must be at least {minimum}")
+    return value
+
+
+def _read(file: str) -> str:
+    """A file's text (`-` = stdin); unreadable or non-UTF-8 input is a `ValidationError`."""
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+
+
 def _json_arg(text: str | None, field: str) -> Any:
     if text is None:
         return None
@@ -130,7 +151,7 @@ def init(env: Env) -> None:
 @click.option("--data", help="Command data as a JSON object.")
 @click.option("--key", help="Idempotency key: a retry with the same key appends nothing.")
 @click.option("--at", help="When it happened (occurred_at); default now.")
-@click.option("--expect-version", type=int, help="Fail (exit 4) unless the order is at this version.")
+@click.option("--expect-version", help="Fail (exit 4) unless the order is at this version.")
 @handled
 def record(
     env: Env,
@@ -139,12 +160,13 @@ def record(
     data: str | None,
     key: str | None,
     at: str | None,
-    expect_version: int | None,
+    expect_version: str | None,
 ) -> None:
     """Validate a command and append it (after firing the order's overdue deadlines)."""
     payload = _json_arg(data, "--data")
     when = _time(at, "--at")
-    events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expect_version)
+    expected = _int(expect_version, "--expect-version", minimum=0)
+    events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expected)
     env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
 
 
@@ -170,11 +192,12 @@ def history(env: Env, order: str) -> None:
 
 @cli.command()
 @click.option("--before", help="Only deadlines due at or before this time.")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", default="100", show_default=True, help="At most this many deadlines.")
 @handled
-def due(env: Env, before: str | None, limit: int) -> None:
+def due(env: Env, before: str | None, limit: str) -> None:
     """Open deadlines across all orders, soonest first."""
-    items = env.orders().due(before=_time(before, "--before"), limit=limit)
+    count = _int(limit, "--limit", minimum=1)
+    items = env.orders().due(before=_time(before, "--before"), limit=count or 100)
     env.emit({"deadlines": [d.to_json() for d in items]}, render.deadlines(items, with_order=True))
 
 
@@ -257,9 +280,7 @@ def diagram(machine: str | None) -> None:
 @handled
 def import_(env: Env, file: str) -> None:
     """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
-    stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")  # noqa: SIM115
-    with stream:
-        report = env.orders().import_lines(stream, progress=_progress)
+    report = env.orders().import_lines(_read(file).splitlines(), progress=_progress)
     env.emit(report.to_json(), report.to_text())
 
 
@@ -268,8 +289,12 @@ def import_(env: Env, file: str) -> None:
 @handled
 def export(env: Env, order: str | None) -> None:
     """Dump stored events as JSON lines (one per line) to stdout."""
-    for event in env.orders().export_events(order):
-        click.echo(json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True))
+    orders = env.orders()
+    total = len(orders.history(order)) if order else orders.store.count_events()
+    with _progress(total, "export") as bar:
+        for event in orders.export_events(order):
+            click.echo(json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True))
+            bar.update(1)
 
 
 @cli.command()
@@ -315,8 +340,7 @@ def track_check(env: Env, number: str) -> None:
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""
-    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    payload = _json_arg(text, "FILE")
+    payload = _json_arg(_read(file), "FILE")
     report = env.orders().ingest_tracking(order, payload, format=fmt)
     env.emit(report.to_json(), report.to_text())
 

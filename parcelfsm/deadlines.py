@@ -145,9 +145,10 @@ def _no_news(s: OrderState) -> Deadline | None:
 def _presumed_lost(s: OrderState) -> Deadline | None:
     if s.parcel not in LOSABLE:
         return None
-    if s.tracked:
-        return _at(s, "presumed_lost", s.lost_anchor, "parcel.silent_lost_days", "parcel.presumed_lost")
-    return _at(s, "presumed_lost", s.shipped, "parcel.untracked_lost_days", "parcel.presumed_lost")
+    # Untracked parcels count 90 days from shipment; a scan that arrives anyway restarts
+    # the count like any scan does (CONTRACT §4 "Every scan except no_info restarts").
+    key = "parcel.silent_lost_days" if s.tracked else "parcel.untracked_lost_days"
+    return _at(s, "presumed_lost", s.lost_anchor, key, "parcel.presumed_lost")
 
 
 def _customs_stall(s: OrderState) -> Deadline | None:

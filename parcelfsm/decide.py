@@ -102,7 +102,7 @@ def decide(
             f"occurred_at {format_time(at)} is earlier than the order's last event "
             f"({format_time(state.last_at)})"
         )
-    stored = _stored_data(type_name, event.to_data(), policy)
+    stored = stored_data(type_name, event.to_data(), policy)
     fired: list[NewEvent] = []
     if state is not None:
         state, fired = fire_due(state, at)
@@ -118,7 +118,9 @@ def decide(
     return Decision(events=(*fired, new), state=evolve(state, new))
 
 
-def _stored_data(type_name: str, data: dict[str, Any], policy: Policy) -> dict[str, Any]:
+def stored_data(type_name: str, data: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """A validated command's data as it is stored (policy recorded, scan text normalized,
+    S10 numbers cleaned)."""
     if type_name == "order.placed":
         days = data.get("processing_days")
         if days is not None and days > policy.processing_days_max:

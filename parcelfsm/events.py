@@ -28,6 +28,10 @@ from parcelfsm.vocabulary import (
     Solution,
 )
 
+#: the largest amount in minor units (2**53 - 1: exact in every JSON reader)
+MAX_MINOR: Final = 2**53 - 1
+#: the longest span in days a command may carry (ten years)
+MAX_DAYS: Final = 3650
 _ID_TEXT: Final = r"^[^\x00-\x1f\x7f]{1,256}$"
 
 
@@ -35,6 +39,7 @@ def spec(
     default: Any = attrs.NOTHING,
     *,
     minimum: int | None = None,
+    maximum: int | None = None,
     pattern: str | None = None,
     ascii_text: bool = False,
     max_length: int | None = None,
@@ -42,6 +47,7 @@ def spec(
     """An attrs field whose constraints live in metadata (read by validation and schemas)."""
     meta = {
         "minimum": minimum,
+        "maximum": maximum,
         "pattern": pattern,
         "ascii_text": ascii_text,
         "max_length": max_length,
@@ -99,12 +105,12 @@ class OrderPlaced(Event):
 
     type = "order.placed"
     derived = frozenset({"policy"})
-    amount: int = spec(minimum=1)
+    amount: int = spec(minimum=1, maximum=MAX_MINOR)
     currency: str = spec(pattern=r"^[A-Z]{3}$")
-    shipping_cost: int = spec(minimum=0)
+    shipping_cost: int = spec(minimum=0, maximum=MAX_MINOR)
     destination_country: str = spec(pattern=r"^[A-Z]{2}$")
-    coupon_discount: int = spec(0, minimum=0)
-    processing_days: int | None = spec(None, minimum=1)
+    coupon_discount: int = spec(0, minimum=0, maximum=MAX_MINOR)
+    processing_days: int | None = spec(None, minimum=1, maximum=MAX_DAYS)
     tracked: bool = spec(True)
     seller: str | None = spec(None, pattern=_ID_TEXT)
     buyer: str | None = spec(None, pattern=_ID_TEXT)
@@ -174,7 +180,7 @@ class ProtectionExtended(Event):
     """An extension of buyer protection, already in effect."""
 
     type = "protection.extended"
-    days: int = spec(minimum=1)
+    days: int = spec(minimum=1, maximum=MAX_DAYS)
     by: Party = spec()
 
 
@@ -187,7 +193,7 @@ class DisputeOpened(Event):
     solution: Solution = spec()
     goods_received: bool = spec()
     reason: Reason = spec()
-    amount: int = spec(minimum=1)
+    amount: int = spec(minimum=1, maximum=MAX_MINOR)
     description: str = spec(ascii_text=True, max_length=5000)
     cause: CustomsCause | None = spec(None)
     evidence: list[str] = spec([])
@@ -216,7 +222,7 @@ class DisputeOfferMade(Event):
 
     type = "dispute.offer_made"
     by: Party = spec()
-    amount: int = spec(minimum=0)
+    amount: int = spec(minimum=0, maximum=MAX_MINOR)
     solution: Solution | None = spec(None)
     evidence: list[str] = spec([])
 
@@ -254,7 +260,7 @@ class DisputeDecided(Event):
     """The mediators' decision."""
 
     type = "dispute.decided"
-    refund_amount: int | None = spec(None, minimum=0)
+    refund_amount: int | None = spec(None, minimum=0, maximum=MAX_MINOR)
     fault: Fault | None = spec(None)
 
 
@@ -432,6 +438,8 @@ def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
         return
     if meta.get("minimum") is not None and value < meta["minimum"]:
         raise ValidationError(f"{name}: {value} is below the minimum {meta['minimum']}")
+    if meta.get("maximum") is not None and value > meta["maximum"]:
+        raise ValidationError(f"{name}: {value} is above the maximum {meta['maximum']}")
     if meta.get("max_length") is not None and isinstance(value, str) and len(value) > meta["max_length"]:
         raise ValidationError(f"{name}: longer than {meta['max_length']} characters")
     if meta.get("pattern") and not re.search(meta["pattern"], value):

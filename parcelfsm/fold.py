@@ -16,8 +16,8 @@ from typing import Any, Final
 
 import attrs
 
-from parcelfsm.deadlines import derive
-from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
+from parcelfsm.deadlines import derive, next_due
+from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError, WindowClosed
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow, refund_for
@@ -44,20 +44,49 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def fold(events: Iterable[Envelope], state: OrderState | None = None) -> OrderState | None:
-    """Fold `events` (in version order) onto a copy of `state` (or from nothing)."""
+def fold(
+    events: Iterable[Envelope], state: OrderState | None = None, *, strict: bool = False
+) -> OrderState | None:
+    """Fold `events` (in version order) onto a copy of `state` (or from nothing).
+
+    With `strict` (import and `replay --verify`), events from outside are also held to
+    what the live system guarantees: commands in time order, and every timed event the
+    next deadline due, of its kind, at its due time (`check_timed`).
+    """
     current = state.clone() if state is not None else None
     for event in events:
-        current = _apply(current, event)
+        current = _apply(current, event, strict)
     return current
 
 
-def evolve(state: OrderState | None, event: Envelope) -> OrderState:
+def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:
     """The state after one more event; `state` itself is not changed."""
-    return _apply(state.clone() if state is not None else None, event)
+    return _apply(state.clone() if state is not None else None, event, strict)
 
 
-def _apply(state: OrderState | None, event: Envelope) -> OrderState:
+def check_timed(state: OrderState, event: Envelope) -> None:
+    """Raise unless `event` is what firing the state's next due deadline would append."""
+    kind = event.data.get("deadline")
+    due = next_due(state, event.due_at) if event.due_at is not None else None
+    if (
+        due is None
+        or due.kind != kind
+        or due.due_at != event.due_at
+        or event.occurred_at != event.due_at
+        or due.on_expiry != event.type
+        or (due.alert is not None and event.data.get("kind") != due.alert)
+    ):
+        raise IllegalTransition(
+            f"{event.type}: no {kind} deadline was due at {event.due_at} (a forged or misplaced timed event)"
+        )
+
+
+def _apply(state: OrderState | None, event: Envelope, strict: bool = False) -> OrderState:
+    if strict and state is not None:
+        if event.due_at is not None:
+            check_timed(state, event)
+        elif event.type != "parcel.scanned" and state.last_at and event.occurred_at < state.last_at:
+            raise OutOfOrder(f"{event.type} v{event.version} occurred before the order's last event")
     if state is None:
         if event.type != "order.placed":
             raise IllegalTransition(f"{event.type}: the order has not been placed")
@@ -86,7 +115,16 @@ def _apply(state: OrderState | None, event: Envelope) -> OrderState:
 
 
 def _conditions(state: OrderState) -> Callable[[str], bool]:
-    return lambda name: {"protection_left": state.protection_remaining is not None}[name]
+    """The machines' named conditions, read from the state."""
+
+    def holds(name: str) -> bool:
+        if name == "protection_left":
+            return state.protection_remaining is not None
+        if name.startswith("lost_from_"):
+            return state.lost_from == name.removeprefix("lost_from_")
+        raise KeyError(f"unknown machine condition {name}")
+
+    return holds
 
 
 def _step_machines(state: OrderState, event: Envelope) -> None:
@@ -96,7 +134,10 @@ def _step_machines(state: OrderState, event: Envelope) -> None:
     if t in DISPUTE.triggers:
         state.dispute_state = DISPUTE.step(state.dispute_state, t)
     if t in PARCEL.triggers:
-        state.parcel = PARCEL.step(state.parcel, t)
+        before = state.parcel
+        state.parcel = PARCEL.step(state.parcel, t, _conditions(state))
+        if t == "parcel.presumed_lost":
+            state.lost_from = before
 
 
 def _placed(event: Envelope) -> OrderState:
@@ -163,7 +204,7 @@ def _scanned(s: OrderState, e: Envelope) -> None:
         return  # a late scan: recorded, changes no state, moves no deadline
     before = s.parcel
     try:
-        s.parcel = PARCEL.step(s.parcel, scan_trigger(status))
+        s.parcel = PARCEL.step(s.parcel, scan_trigger(status), _conditions(s))
     except IllegalTransition:
         raise IllegalTransition(
             f"parcel.scanned: a {status} scan cannot move a {before} parcel"

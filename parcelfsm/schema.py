@@ -43,6 +43,8 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
         target = prop["anyOf"][0] if "anyOf" in prop else prop
         if meta.get("minimum") is not None:
             target["minimum"] = meta["minimum"]
+        if meta.get("maximum") is not None:
+            target["maximum"] = meta["maximum"]
         if meta.get("max_length") is not None:
             target["maxLength"] = meta["max_length"]
         if meta.get("pattern"):

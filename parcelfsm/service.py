@@ -8,6 +8,7 @@ and no click.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -18,13 +19,14 @@ import attrs
 from parcelfsm.advice import Advice
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.deadlines import Deadline
-from parcelfsm.decide import check_order_id, decide, fire_due
+from parcelfsm.decide import check_order_id, decide, fire_due, stored_data
 from parcelfsm.errors import (
     ConcurrencyConflict,
     IdempotencyConflict,
     NotFound,
     ParcelFsmError,
 )
+from parcelfsm.events import from_data
 from parcelfsm.fold import evolve, fold
 from parcelfsm.ingest import IngestReport, ingest
 from parcelfsm.policy import Policy
@@ -51,6 +53,19 @@ class NoProgress:
 
     def update(self, n: int) -> None:
         return None
+
+
+def _same_command(
+    type_name: str, data: dict[str, Any] | None, stored: dict[str, Any], policy: Policy
+) -> bool:
+    """Whether `data` would be stored as `stored` (the recorded policy aside)."""
+    try:
+        candidate = stored_data(type_name, from_data(type_name, data).to_data(), policy)
+    except ParcelFsmError:
+        return False
+    return {k: v for k, v in candidate.items() if k != "policy"} == {
+        k: v for k, v in stored.items() if k != "policy"
+    }
 
 
 def _compare(store: EventStore, order_id: str, state: OrderState) -> list[str]:
@@ -213,7 +228,11 @@ class Orders:
                 if hit is not None:
                     original = hit[1][-1]
                     same = (original.stream_id, original.type) == (order_id, type_name)
-                    if not same or (hit[0] is not None and hit[0] != fp):
+                    if same and hit[0] is None:  # a key that arrived by import
+                        same = _same_command(type_name, data, original.data, self.policy)
+                    elif same:
+                        same = hit[0] == fp
+                    if not same:
                         raise IdempotencyConflict(
                             f"key {key!r} was used for another command (stream, type or data differ)"
                         )
@@ -303,7 +322,9 @@ class Orders:
         events = self.history(order_id)
         unfired: list[NewEvent] = []
         if as_recorded:
-            state = fold(e for e in events if e.recorded_at <= when)
+            # the prefix written by `when` (a clock set backwards must not leave gaps)
+            written = itertools.takewhile(lambda e: e.recorded_at <= when, events)
+            state = fold(written)
         else:
             state = fold_at(events, when)
             if state is not None:
@@ -364,7 +385,7 @@ class Orders:
                 seen.add(order_id)
                 bar.update(1)
                 try:
-                    state = fold(stream)
+                    state = fold(stream, strict=verify)
                 except ParcelFsmError as exc:
                     problems.append(f"{order_id}: the log does not fold: {exc.type}: {exc.message}")
                     continue

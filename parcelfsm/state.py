@@ -109,6 +109,8 @@ class OrderState:
     customs_anchor: Anchor | None = None
     pickup_anchor: Anchor | None = None
     last_scan_status: str | None = None
+    #: the parcel's state when it was declared lost (a no-change scan finds it there)
+    lost_from: str | None = None
     protection_end: dt.datetime | None = None
     protection_remaining: dt.timedelta | None = None
     protection_set: Anchor | None = None

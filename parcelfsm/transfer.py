@@ -89,7 +89,10 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
     key = obj.get("key")
     if key is not None and not isinstance(key, str):
         raise ValidationError(f"{where}: key must be a string or null")
-    schema = obj.get("schema_version", EVENT_TYPES[type_name].schema_version)
+    current = EVENT_TYPES[type_name].schema_version
+    schema = obj.get("schema_version", current)
+    if isinstance(schema, bool) or not isinstance(schema, int) or not 1 <= schema <= current:
+        raise ValidationError(f"{where}: schema_version must be an integer from 1 to {current}")
     return StoredEvent(
         position=0,
         stream_id=stream_id,
@@ -187,7 +190,7 @@ def import_lines(
         if event.prev_hash and event.prev_hash != h.hash:
             raise ValidationError(f"line {lineno}: prev_hash does not continue the stream's chain")
         try:
-            state = evolve(h.state, event)
+            state = evolve(h.state, event, strict=True)
         except ParcelFsmError as exc:
             raise type(exc)(f"line {lineno}: {exc.message}") from None
         event = attrs.evolve(event, prev_hash=h.hash, hash=computed)

@@ -187,6 +187,7 @@ def mermaid(
     labels: Mapping[str, str] | None = None,
     quiet: Collection[str] = (),
     note_on: str | None = None,
+    note: str = "keep the state",
 ) -> str:
     """Render a Mermaid `stateDiagram-v2` from the compiled machine.
 
@@ -201,7 +202,7 @@ def mermaid(
         trigger, sources, dest = row[0], row[1], row[2]
         for source in sources:
             target = source if dest == SAME else dest
-            if target == source and trigger in quiet:
+            if trigger in quiet and (target == source or len(row) == 4):
                 continue
             label = labels.get(trigger, trigger)
             if len(row) == 4:
@@ -222,5 +223,5 @@ def mermaid(
         lines.append(f"    {final} --> [*]")
     if quiet:
         kept = ", ".join(labels.get(t, t) for t in sorted(quiet))
-        lines.append(f"    note right of {note_on or spec.initial} : {kept} keep the state")
+        lines.append(f"    note right of {note_on or spec.initial} : {kept} {note}")
     return "\n".join(lines) + "\n"

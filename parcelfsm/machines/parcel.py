@@ -2,9 +2,11 @@
 
 A scan is the trigger `scan:<status>`; `SCAN_TARGETS` is CONTRACT's status → state
 table (`None`: the scan changes no state). A scan may move the parcel out of any
-moving state (and find a `lost` one again); `delivered`, `returned` and `seized` are
-final, where only a scan of the same state (a duplicate) or a no-change scan is
-accepted. `lost` is a resting state: a parcel may stay lost for good.
+moving state, and a genuine scan finds a `lost` parcel again: in the scan's state,
+or, for a no-change scan (attempt failed, unknown text …), back in the state it was
+declared lost from (condition `lost_from_<state>`). `delivered`, `returned` and
+`seized` are final, where only a scan of the same state (a duplicate) or a no-change
+scan is accepted. `lost` is a resting state: a parcel may stay lost for good.
 """
 
 from __future__ import annotations
@@ -78,8 +80,13 @@ def scan_trigger(status: str) -> str:
 def _scan_rows() -> tuple[Row, ...]:
     rows: list[Row] = []
     for status, target in SCAN_TARGETS.items():
-        if target is None:
+        if status == "no_info":  # "not a scan, counts for nothing": not even a lost parcel's news
             rows.append((scan_trigger(status), SHIPPED, SAME))
+            continue
+        if target is None:
+            rows.append((scan_trigger(status), tuple(s for s in SHIPPED if s != "lost"), SAME))
+            # news of a parcel declared lost: it is back where it was when declared lost
+            rows.extend((scan_trigger(status), ("lost",), was, f"lost_from_{was}") for was in LOSABLE)
             continue
         rows.append((scan_trigger(status), (*MOVING, "lost"), target))
         if target in FINALS:

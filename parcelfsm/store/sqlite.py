@@ -395,6 +395,10 @@ class SQLiteStore:
         if current is not None:
             yield current, events
 
+    def count_events(self) -> int:
+        """How many events the log holds."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
     def count_streams(self) -> int:
         """How many orders the log holds."""
         return int(self._conn.execute("SELECT COUNT(DISTINCT stream_id) FROM events").fetchone()[0])
