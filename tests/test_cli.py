@@ -19,6 +19,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from contract import EVENT_KEYS
 
 import parcelfsm
 from parcelfsm.cli import cli
@@ -416,18 +417,7 @@ def test_now_accepts_an_offset_or_a_bare_date(db: Path) -> None:
 
 # -- (f) history, due, tick, advance -------------------------------------------------------
 
-HISTORY_KEYS = {
-    "position",
-    "stream_id",
-    "version",
-    "type",
-    "schema_version",
-    "occurred_at",
-    "recorded_at",
-    "due_at",
-    "key",
-    "data",
-}
+HISTORY_KEYS = EVENT_KEYS
 
 
 def test_history_json_lists_the_stream_events_in_version_order_with_contract_keys(db: Path) -> None:
