@@ -31,10 +31,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Env:
     """Global options, and the order book opened on first use."""
 
-    def __init__(self, db: str, now: str | None, as_json: bool) -> None:
+    def __init__(self, db: str, now: str | None, as_json: bool, policy: str | None = None) -> None:
         self.db = db
         self.now_text = now
         self.as_json = as_json
+        self.policy_file = policy
         self._orders: Orders | None = None
 
     def clock(self) -> Clock:
@@ -44,7 +45,8 @@ class Env:
 
     def orders(self) -> Orders:
         if self._orders is None:
-            self._orders = open_orders(self.db, clock=self.clock())
+            policy = Policy.from_file(self.policy_file) if self.policy_file else None
+            self._orders = open_orders(self.db, clock=self.clock(), policy=policy)
         return self._orders
 
     def close(self) -> None:
@@ -131,10 +133,16 @@ def _json_arg(text: str | None, field: str) -> Any:
     help="Fix the clock: ISO 8601 with Z/offset, or YYYY-MM-DD (= 00:00Z).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.option(
+    "--policy",
+    envvar="PARCELFSM_POLICY",
+    default=None,
+    help="JSON policy file for orders placed by this call (default: the built-in policy).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: str, now: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, db: str, now: str | None, as_json: bool, policy: str | None) -> None:
     """Marketplace orders, parcels and disputes as replayable state machines."""
-    ctx.obj = Env(db, now, as_json)
+    ctx.obj = Env(db, now, as_json, policy)
 
 
 @cli.command()

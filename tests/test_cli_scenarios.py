@@ -160,3 +160,36 @@ def test_zero_refund_agreement_releases_the_escrow_and_cannot_be_reopened(tmp_pa
     assert view["final"] is True
     code, out = sh.run("2026-03-12T10:00:00Z", "record", "o-1", "dispute.reopened")
     assert code == 3 and out["error"]["type"] == "IllegalTransition"
+
+
+def test_a_policy_file_governs_new_orders_and_is_recorded_with_them(tmp_path: Path) -> None:
+    """`--policy FILE` (or `$PARCELFSM_POLICY`) sets the rules an order is placed under."""
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"version": "shop-2026", "protection.days_default": 75}))
+    db = tmp_path / "p.db"
+    runner = CliRunner()
+    base = ["--db", str(db), "--json"]
+    placed = runner.invoke(
+        cli,
+        [
+            *base,
+            "--now",
+            "2026-03-01T10:00:00Z",
+            "--policy",
+            str(policy),
+            "record",
+            "o-1",
+            "order.placed",
+            "--data",
+            json.dumps(PLACED),
+        ],
+    )
+    assert placed.exit_code == 0, placed.output
+    sh = Shell(db)  # later calls use the built-in policy: the order keeps the one it started with
+    sh.record("2026-03-02T10:00:00Z", "o-1", "order.shipped", {"tracking_number": "RB123456785CN"})
+    view = sh.show("2026-03-02T10:00:00Z")
+    assert view["policy_version"] == "shop-2026"
+    [ends] = [d for d in view["deadlines"] if d["kind"] == "protection_ends"]
+    assert (ends["due_at"], ends["rule"]) == ("2026-05-16T10:00:00Z", "protection.days_default=75")
+    bad = runner.invoke(cli, [*base, "--policy", str(tmp_path / "missing.json"), "show", "o-1"])
+    assert bad.exit_code == 3 and json.loads(bad.output)["error"]["type"] == "ValidationError"
