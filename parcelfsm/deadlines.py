@@ -34,7 +34,11 @@ class Deadline:
     on_expiry: str
     paused: bool = False
     remaining: dt.timedelta | None = None
-    alert: str | None = None
+
+    @property
+    def alert(self) -> str | None:
+        """The alert kind this deadline raises (`alert.raised`), from the deadline table."""
+        return ALERT_OF.get(self.kind)
 
     @property
     def identity(self) -> tuple[dt.datetime | None, int | None]:
@@ -248,8 +252,6 @@ def open_deadlines(state: OrderState) -> list[Deadline]:
             continue
         if not deadline.paused and state.fired.get(rule.kind) == deadline.identity:
             continue
-        if rule.alert:
-            deadline = attrs.evolve(deadline, alert=rule.alert)
         out.append(deadline)
     out.sort(key=firing_key)
     return out

@@ -137,24 +137,24 @@ class Orders:
         self.policy = policy or Policy.default()
         self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
 
-    def _load(self, order_id: str) -> OrderState | None:
-        """The order's folded state, from a small cache while the stream's head is unchanged.
+    def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
+        """The order's folded state and stream head; the state comes from a small cache
+        while the head (version, hash) is unchanged.
 
-        The head (version, hash) is read inside the caller's transaction, so a write by
-        another process always forces a fresh fold. Cached states are never mutated
-        (fold and evolve copy).
+        The head is read inside the caller's transaction, so a write by another process
+        always forces a fresh fold. Cached states are never mutated (fold and evolve copy).
         """
-        version, head_hash = self.store.head(order_id)
-        if version == 0:
-            return None
+        head = self.store.head(order_id)
+        if head[0] == 0:
+            return None, head
         hit = self._states.get(order_id)
-        if hit is not None and hit[0] == version and hit[1] == head_hash:
+        if hit is not None and (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
-            return hit[2]
+            return hit[2], head
         state = fold(self.store.read_stream(order_id))
         if state is not None:
-            self._remember(order_id, version, head_hash, state)
-        return state
+            self._remember(order_id, head[0], head[1], state)
+        return state, head
 
     def _remember(self, order_id: str, version: int, head_hash: str, state: OrderState) -> None:
         self._states[order_id] = (version, head_hash, state)
@@ -237,7 +237,7 @@ class Orders:
                             f"key {key!r} was used for another command (stream, type or data differ)"
                         )
                     return hit[1]
-            state = self._load(order_id)
+            state, head = self._load(order_id)
             current = state.version if state else 0
             if expect_version is not None and expect_version != current:
                 raise ConcurrencyConflict(f"order {order_id!r} is at version {current}, not {expect_version}")
@@ -252,7 +252,7 @@ class Orders:
                 key=key,
                 fingerprint=fp,
             )
-            stored = self.store.append(decision.events, now)
+            stored = self.store.append(decision.events, now, head)
             self.store.save_projection(order_row(decision.state), projected(decision.state))
             self._remember(order_id, stored[-1].version, stored[-1].hash, decision.state)
             return stored
@@ -275,14 +275,14 @@ class Orders:
         planned: list[NewEvent] = []
         for order_id in self.store.streams_due(target):
             with self.store.transaction():
-                state = self._load(order_id)
+                state, head = self._load(order_id)
                 if state is None:
                     continue
                 after, fired = fire_due(state, target)
                 if dry_run or not fired:
                     planned.extend(fired)
                     continue
-                appended = self.store.append(fired, target)
+                appended = self.store.append(fired, target, head)
                 self.store.save_projection(order_row(after), projected(after))
                 self._remember(order_id, appended[-1].version, appended[-1].hash, after)
                 stored.extend(appended)

@@ -248,16 +248,22 @@ class SQLiteStore:
         stream_id, first, last, fp = row
         return fp, [_row_to_event(r) for r in self._conn.execute(SELECT_RANGE, (stream_id, first, last))]
 
-    def append(self, events: Sequence[NewEvent], recorded_at: dt.datetime) -> list[StoredEvent]:
+    def append(
+        self,
+        events: Sequence[NewEvent],
+        recorded_at: dt.datetime,
+        head: tuple[int, str] | None = None,
+    ) -> list[StoredEvent]:
         """Append decided events (one stream, consecutive versions) to the log.
 
-        Must run inside `transaction()`. Raises `ConcurrencyConflict` when the stream
-        is not at the version the first event expects.
+        Must run inside `transaction()`; `head` is the stream's (version, hash) when the
+        caller read it in that same transaction. Raises `ConcurrencyConflict` when the
+        stream is not at the version the first event expects.
         """
         if not events:
             return []
         stream_id = events[0].stream_id
-        version, prev_hash = self.head(stream_id)
+        version, prev_hash = head if head is not None else self.head(stream_id)
         if events[0].version != version + 1:
             raise ConcurrencyConflict(
                 f"order {stream_id!r} is at version {version}, expected {(events[0].version or 1) - 1}"
@@ -486,8 +492,8 @@ class SQLiteStore:
 
 
 def _row_to_deadline(r: tuple[Any, ...]) -> Deadline:
-    stream_id, kind, due_at, rule, set_by, on_expiry, alert = r
-    return Deadline(stream_id, kind, dt.datetime.fromisoformat(due_at), rule, set_by, on_expiry, alert=alert)
+    stream_id, kind, due_at, rule, set_by, on_expiry, _alert = r
+    return Deadline(stream_id, kind, dt.datetime.fromisoformat(due_at), rule, set_by, on_expiry)
 
 
 def _sync_mode(value: str) -> str:
