@@ -175,7 +175,18 @@ def record(
     when = _time(at, "--at")
     expected = _int(expect_version, "--expect-version", minimum=0)
     events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expected)
-    env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
+    warnings = [
+        f"carrier text {e.data.get('text')!r} is not known: recorded as status unknown (no state change)"
+        for e in events
+        if e.type == "parcel.scanned" and e.data.get("status") == "unknown"
+    ]
+    payload_out: dict[str, Any] = {"order_id": order, "events": [e.to_json() for e in events]}
+    if warnings:
+        payload_out["warnings"] = warnings
+    env.emit(payload_out, render.events(events))
+    if not env.as_json:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

@@ -193,3 +193,31 @@ def test_a_policy_file_governs_new_orders_and_is_recorded_with_them(tmp_path: Pa
     assert (ends["due_at"], ends["rule"]) == ("2026-05-16T10:00:00Z", "protection.days_default=75")
     bad = runner.invoke(cli, [*base, "--policy", str(tmp_path / "missing.json"), "show", "o-1"])
     assert bad.exit_code == 3 and json.loads(bad.output)["error"]["type"] == "ValidationError"
+
+
+def test_unknown_carrier_text_is_recorded_and_reported_not_guessed(tmp_path: Path) -> None:
+    """Issue #4: unknown text → a scan with status `unknown`, the raw text kept, a warning shown."""
+    sh = Shell(tmp_path / "p.db")
+    shipped(sh)
+    code, out = sh.run(
+        "2026-03-04T10:00:00Z", "record", "o-1", "parcel.scanned", "--data", '{"text": "Zorgle flarn 42"}'
+    )
+    assert code == 0
+    assert out["events"][-1]["data"] == {"status": "unknown", "text": "Zorgle flarn 42"}
+    assert "Zorgle flarn 42" in out["warnings"][0]
+    assert sh.show("2026-03-04T10:00:00Z")["states"]["parcel"] == "shipped"
+    human = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            str(sh.db),
+            "--now",
+            "2026-03-05T10:00:00Z",
+            "record",
+            "o-1",
+            "parcel.scanned",
+            "--data",
+            '{"text": "Blorp"}',
+        ],
+    )
+    assert human.exit_code == 0 and "warning: carrier text 'Blorp' is not known" in human.stderr
