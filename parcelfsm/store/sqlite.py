@@ -172,7 +172,9 @@ class SQLiteStore:
                 pk=("stream_id", "kind"),
                 if_not_exists=True,
             )
-            self.db.table("deadlines").create_index(["due_us", "rank"], if_not_exists=True)
+            self.db.table("deadlines").create_index(
+                ["due_us", "rank", "set_by_version", "stream_id"], if_not_exists=True
+            )
             self.db.table("keys").create(
                 {"key": str, "stream_id": str, "first_version": int, "last_version": int, "fingerprint": str},
                 pk="key",
