@@ -28,7 +28,12 @@ def canonical_json(value: Any, *, check: bool = True) -> str:
     """Serialise `value` canonically; raises `ValidationError` on floats."""
     if check:
         _reject_float(value, "")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise ValidationError(f"data: cannot be stored as JSON text ({type(exc).__name__})") from None
+    return text
 
 
 def sha256_hex(text: str) -> str:

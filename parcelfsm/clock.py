@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from parcelfsm.errors import ValidationError
 
@@ -38,7 +38,7 @@ class ManualClock:
     """A clock that moves only when told: `set(t)` or `advance(days=…, hours=…)`."""
 
     def __init__(self, start: dt.datetime | str) -> None:
-        self._now = to_utc(start, "clock")
+        self._now = to_utc(start, "clock", bounded=False)
 
     def now(self) -> dt.datetime:
         """The instant the clock was set or advanced to."""
@@ -46,7 +46,7 @@ class ManualClock:
 
     def set(self, when: dt.datetime | str) -> None:
         """Jump to `when` (forwards or backwards)."""
-        self._now = to_utc(when, "clock")
+        self._now = to_utc(when, "clock", bounded=False)
 
     def advance(
         self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
@@ -66,33 +66,52 @@ class FixedClock(ManualClock):
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_time(text: str, field: str = "time") -> dt.datetime:
+def parse_time(text: str, field: str = "time", *, bounded: bool = True) -> dt.datetime:
     """Parse ISO 8601 with `Z` or an offset, or a bare date (= 00:00Z), to aware UTC.
 
     Raises:
         ValidationError: the text is not such a time, or has no zone.
     """
+    if not isinstance(text, str):
+        raise ValidationError(f"{field}: expected ISO 8601 text, got {type(text).__name__}")
     raw = text.strip()
     try:
         if _DATE_ONLY.match(raw):
-            return dt.datetime.fromisoformat(raw).replace(tzinfo=UTC)
-        value = dt.datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+            value = dt.datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        else:
+            value = dt.datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
             f"{field}: {text!r} is not an ISO 8601 time (e.g. 2026-03-01T10:00:00Z)"
         ) from None
-    return to_utc(value, field)
+    return to_utc(value, field, bounded=bounded)
 
 
-def to_utc(value: dt.datetime | str, field: str = "time") -> dt.datetime:
-    """Return `value` as aware UTC; strings are parsed, naive datetimes rejected."""
+#: the instants the library accepts: deadlines years ahead must still be representable
+EARLIEST: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST: Final = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+def to_utc(value: dt.datetime | str, field: str = "time", *, bounded: bool = True) -> dt.datetime:
+    """Return `value` as aware UTC; strings are parsed, naive datetimes rejected.
+
+    Raises:
+        ValidationError: not a datetime, naive, or outside 1970-01-01 … 9000-01-01
+            (so every deadline derived from it stays a valid date).
+    """
     if isinstance(value, str):
-        return parse_time(value, field)
+        value = parse_time(value, field, bounded=bounded)
     if not isinstance(value, dt.datetime):
         raise ValidationError(f"{field}: expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{field}: naive datetime {value.isoformat()} — give a timezone (UTC)")
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{field}: {value.isoformat()} is outside the representable range") from None
+    if bounded and not EARLIEST <= value < LATEST:
+        raise ValidationError(f"{field}: {value.isoformat()} is outside 1970-01-01 … 9000-01-01")
+    return value
 
 
 def format_time(value: dt.datetime) -> str:

@@ -91,7 +91,7 @@ def event_class(type_name: str) -> type[Event]:
     """The class of a wire type, or `ValidationError` naming the known types' families."""
     try:
         return EVENT_TYPES[type_name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValidationError(f"type: unknown event type {type_name!r}") from None
 
 

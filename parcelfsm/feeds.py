@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from parcelfsm.clock import to_utc
 from parcelfsm.errors import ValidationError
 from parcelfsm.tracking import STATUSES, normalize, normalize_key, validate_tracking_number
 
@@ -33,7 +34,7 @@ def iso_utc(at: datetime) -> str:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError("at: a checkpoint time must carry a time zone")
-    return value.astimezone(UTC)
+    return to_utc(value, "at")
 
 
 @attrs.frozen
@@ -151,7 +152,7 @@ def _local_time(text: str, zone: timezone | None, where: str) -> datetime | None
         if zone is None:
             return None
         value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+    return to_utc(value, where)
 
 
 _EPOCH_FLOOR: Final = datetime(2000, 1, 1, tzinfo=UTC)

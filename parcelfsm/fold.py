@@ -18,6 +18,7 @@ import attrs
 
 from parcelfsm.deadlines import derive, next_due
 from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError, WindowClosed
+from parcelfsm.events import MAX_DAYS
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow, refund_for
@@ -198,6 +199,8 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     status = e.data["status"]
     if s.parcel == "not_shipped":
         raise IllegalTransition("parcel.scanned: the order has not been shipped")
+    if e.occurred_at < s.placed.at:
+        raise OutOfOrder("parcel.scanned: the carrier time is before the order was placed")
     if status == "no_info":
         return  # "not a scan, counts for nothing" (CONTRACT §1)
     if s.last_scan is not None and e.occurred_at < s.last_scan.at:
@@ -239,6 +242,8 @@ def _completed(s: OrderState, e: Envelope) -> None:
 
 @handles("protection.extended")
 def _extended(s: OrderState, e: Envelope) -> None:
+    if s.extended_days + e.data["days"] > MAX_DAYS:
+        raise ValidationError(f"days: protection can be extended by at most {MAX_DAYS} days in all")
     extra = e.data["days"] * DAY
     if s.protection_remaining is not None:
         s.protection_remaining += extra

@@ -150,7 +150,7 @@ class Policy:
         """Read a JSON policy file (see `from_dict`)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeError, ValueError) as exc:
             raise ValidationError(f"policy file {str(path)!r}: {exc}") from None
         return cls.from_dict(data)
 

@@ -25,6 +25,7 @@ from parcelfsm.errors import (
     IdempotencyConflict,
     NotFound,
     ParcelFsmError,
+    ValidationError,
 )
 from parcelfsm.events import from_data
 from parcelfsm.fold import evolve, fold
@@ -53,6 +54,14 @@ class NoProgress:
 
     def update(self, n: int) -> None:
         return None
+
+
+def _surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _same_command(
@@ -176,7 +185,7 @@ class Orders:
 
     def now(self) -> dt.datetime:
         """The injected clock's current instant."""
-        return to_utc(self.clock.now(), "clock")
+        return to_utc(self.clock.now(), "clock", bounded=False)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -199,9 +208,13 @@ class Orders:
             ValidationError, IllegalTransition, WindowClosed, OutOfOrder, NotFound,
             IdempotencyConflict, ConcurrencyConflict (only with `expect_version`).
         """
-        now = self.now()
+        now = to_utc(self.now(), "now")  # events are dated 1970 … 9000 (see clock.to_utc)
         when = to_utc(at, "at") if at is not None else now
         check_order_id(order_id)
+        if key is not None and (
+            not isinstance(key, str) or not 1 <= len(key) <= 256 or not key.isprintable() or _surrogate(key)
+        ):
+            raise ValidationError("key: an idempotency key is 1 to 256 printable characters")
         fp = fingerprint(order_id, type, data if data is not None else {})
         for attempt in range(RETRIES):
             try:
@@ -270,7 +283,7 @@ class Orders:
         Fired events get `recorded_at = to`. With `dry_run`, returns what would fire
         and writes nothing.
         """
-        target = to_utc(to, "to")
+        target = to_utc(to, "to", bounded=False)
         stored: list[StoredEvent] = []
         planned: list[NewEvent] = []
         for order_id in self.store.streams_due(target):
@@ -318,7 +331,7 @@ class Orders:
         deadline due by then (listed under `unfired`). With `as_recorded`, folds only
         what had been written by `at` and applies nothing (the audit view).
         """
-        when = to_utc(at, "at") if at is not None else self.now()
+        when = to_utc(at, "at", bounded=False) if at is not None else self.now()
         events = self.history(order_id)
         unfired: list[NewEvent] = []
         if as_recorded:
@@ -339,7 +352,10 @@ class Orders:
 
     def due(self, before: dt.datetime | str | None = None, limit: int = 100) -> list[Deadline]:
         """Open deadlines across all orders, soonest first (paused ones excluded)."""
-        until = to_utc(before, "before") if before is not None else dt.datetime.max.replace(tzinfo=dt.UTC)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1_000_000:
+            raise ValidationError("limit: a whole number from 1 to 1000000")
+        until = to_utc(before, "before", bounded=False) if before is not None else None
+        until = until or dt.datetime.max.replace(tzinfo=dt.UTC)
         return self.store.due(until, limit)
 
     # -- replay, import, ingestion ----------------------------------------------------------

@@ -72,7 +72,7 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValidationError(f"{where}: version must be a positive integer")
     type_name = obj["type"]
-    if type_name not in EVENT_TYPES:
+    if not isinstance(type_name, str) or type_name not in EVENT_TYPES:
         raise ValidationError(f"{where}: unknown event type {type_name!r}")
     data = obj["data"]
     try:
@@ -107,6 +107,30 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
         prev_hash=str(obj.get("prev_hash") or ""),
         hash=str(obj.get("hash") or ""),
     )
+
+
+def _decode(text: str, lineno: int) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge numbers, deep nesting
+        raise ValidationError(f"line {lineno}: not valid JSON ({type(exc).__name__})") from None
+
+
+def _chained(event: StoredEvent, h: _Head) -> StoredEvent | None:
+    """The event with its place in the stream's hash chain, or None when already stored."""
+    if event.version <= h.version:
+        prev = "" if event.version == 1 else h.stored.get(event.version - 1, "")
+        if h.stored.get(event.version) != _hash(event, prev):
+            raise IdempotencyConflict(f"{event.stream_id} v{event.version} differs from the stored event")
+        return None
+    if event.version != h.version + 1:
+        raise ValidationError(f"{event.stream_id} v{event.version} leaves a gap after v{h.version}")
+    computed = _hash(event, h.hash)
+    if event.hash and event.hash != computed:
+        raise ValidationError("hash does not match the event's content")
+    if event.prev_hash and event.prev_hash != h.hash:
+        raise ValidationError("prev_hash does not continue the stream's chain")
+    return attrs.evolve(event, prev_hash=h.hash, hash=computed)
 
 
 def _hash(e: StoredEvent, prev: str) -> str:
@@ -167,35 +191,20 @@ def import_lines(
             continue
         counts["lines"] += 1
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"line {lineno}: not valid JSON ({exc.msg})") from None
-        event = parse_line(obj, lineno, now)
-        h = head(event.stream_id)
-        if event.version <= h.version:
-            prev = "" if event.version == 1 else h.stored.get(event.version - 1, "")
-            if h.stored.get(event.version) != _hash(event, prev):
-                raise IdempotencyConflict(
-                    f"line {lineno}: {event.stream_id} v{event.version} differs from the stored event"
-                )
+            parsed = parse_line(_decode(text, lineno), lineno, now)
+            h = head(parsed.stream_id)
+            event = _chained(parsed, h)
+            state = evolve(h.state, event, strict=True) if event is not None else None
+        except ParcelFsmError as exc:
+            prefix = f"line {lineno}"
+            if exc.message.startswith(prefix):
+                raise
+            raise type(exc)(f"{prefix}: {exc.message}") from None
+        if event is None:
             counts["skipped"] += 1
             continue
-        if event.version != h.version + 1:
-            raise ValidationError(
-                f"line {lineno}: {event.stream_id} v{event.version} leaves a gap after v{h.version}"
-            )
-        computed = _hash(event, h.hash)
-        if event.hash and event.hash != computed:
-            raise ValidationError(f"line {lineno}: hash does not match the event's content")
-        if event.prev_hash and event.prev_hash != h.hash:
-            raise ValidationError(f"line {lineno}: prev_hash does not continue the stream's chain")
-        try:
-            state = evolve(h.state, event, strict=True)
-        except ParcelFsmError as exc:
-            raise type(exc)(f"line {lineno}: {exc.message}") from None
-        event = attrs.evolve(event, prev_hash=h.hash, hash=computed)
-        h.version, h.hash, h.state = event.version, computed, state
-        h.stored[event.version] = computed
+        h.version, h.hash, h.state = event.version, event.hash, state
+        h.stored[event.version] = event.hash
         batch.append((lineno, event))
         if progress:
             progress(1)

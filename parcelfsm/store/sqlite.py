@@ -355,6 +355,8 @@ class SQLiteStore:
                     ),
                 )
             except sqlite3.IntegrityError as exc:
+                if "events.key" in str(exc):
+                    raise IdempotencyConflict(f"key {e.key!r} is already used by another event") from None
                 raise ConcurrencyConflict(
                     f"{e.stream_id} v{e.version}: conflicts with a stored event ({exc})"
                 ) from None
