@@ -18,7 +18,7 @@ import attrs
 
 from parcelfsm.deadlines import derive, next_due
 from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError, WindowClosed
-from parcelfsm.events import MAX_DAYS
+from parcelfsm.fields import MAX_DAYS
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow, refund_for

@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args, get_origin
 
 import attrs
 
-from parcelfsm.events import ASCII_PATTERN, EVENT_TYPES, Event
+from parcelfsm.events import EVENT_TYPES, Event
+from parcelfsm.fields import ASCII_PATTERN
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -1,0 +1,118 @@
+"""Field specs and value checks for event data: the constraints live in metadata.
+
+`spec()` declares an attrs field with its constraints (minimum, maximum, pattern,
+ASCII text, length); `check_value` enforces the declared type and those constraints,
+and `parcelfsm.schema` writes the same metadata into the JSON Schemas, so validation
+and `schemas/` cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Final, Literal, get_args, get_origin
+
+import attrs
+
+from parcelfsm.errors import ValidationError
+
+#: the largest amount in minor units (2**53 - 1: exact in every JSON reader)
+MAX_MINOR: Final = 2**53 - 1
+#: the longest span in days a command may carry (ten years)
+MAX_DAYS: Final = 3650
+ID_TEXT: Final = r"^[^\x00-\x1f\x7f]{1,256}$"
+
+
+def spec(
+    default: Any = attrs.NOTHING,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    pattern: str | None = None,
+    ascii_text: bool = False,
+    max_length: int | None = None,
+) -> Any:
+    """An attrs field whose constraints live in metadata (read by validation and schemas)."""
+    meta = {
+        "minimum": minimum,
+        "maximum": maximum,
+        "pattern": pattern,
+        "ascii_text": ascii_text,
+        "max_length": max_length,
+    }
+    if isinstance(default, list):
+        return attrs.field(factory=list, metadata=meta)
+    return attrs.field(default=default, metadata=meta)
+
+
+def check_value(value: Any, tp: Any, meta: Mapping[str, Any], name: str) -> None:
+    """Raise `ValidationError` naming `name` unless `value` fits type `tp` and `meta`."""
+    _check_type(value, tp, name)
+    _check_meta(value, meta, name)
+
+
+def _check_type(value: Any, tp: Any, name: str) -> None:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in get_args(tp):
+            return
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        _check_type(value, inner[0], name)
+        return
+    if value is None:
+        raise ValidationError(f"{name}: must not be null")
+    if origin is Literal:
+        if value not in get_args(tp):
+            options = ", ".join(map(str, get_args(tp)))
+            raise ValidationError(f"{name}: {value!r} is not one of {options}")
+        return
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(f"{name}: expected a list of strings")
+        return
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValidationError(f"{name}: expected an object")
+        return
+    expected: dict[Any, tuple[type, str]] = {
+        int: (int, "an integer (minor units / whole days)"),
+        str: (str, "a string"),
+        bool: (bool, "true or false"),
+    }
+    kind, label = expected[tp]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValidationError(f"{name}: expected {label}, got {value!r}")
+
+
+def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
+    if value is None:
+        return
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        raise ValidationError(f"{name}: {value} is below the minimum {meta['minimum']}")
+    if meta.get("maximum") is not None and value > meta["maximum"]:
+        raise ValidationError(f"{name}: {value} is above the maximum {meta['maximum']}")
+    if meta.get("max_length") is not None and isinstance(value, str) and len(value) > meta["max_length"]:
+        raise ValidationError(f"{name}: longer than {meta['max_length']} characters")
+    if meta.get("pattern") and not re.search(meta["pattern"], value):
+        raise ValidationError(f"{name}: {value!r} is not in the expected form")
+    if meta.get("ascii_text"):
+        check_ascii(value, name)
+
+
+ASCII_PATTERN: Final = r"^[\t\n\r\x20-\x7e]*$"
+
+
+def check_ascii(text: str, name: str) -> None:
+    """Reject any character outside printable ASCII, naming it and its position.
+
+    DOMAIN.md §4 / [003]: the dispute description must be plain English; the site
+    refuses `№` and non-Latin letters.
+    """
+    for index, char in enumerate(text):
+        if not (char in "\t\n\r" or " " <= char <= "~"):
+            raise ValidationError(
+                f"{name}: character {char!r} (U+{ord(char):04X}) at position {index} is not "
+                "printable ASCII — write the description in plain English"
+            )
