@@ -16,7 +16,7 @@ import attrs
 
 from parcelfsm.clock import format_time
 from parcelfsm.deadlines import Deadline
-from parcelfsm.fold_dispute import can_open_dispute
+from parcelfsm.fold import can_open_dispute
 from parcelfsm.state import OrderState
 
 

@@ -272,8 +272,14 @@ def _return_started(s: OrderState, e: Envelope) -> None:
     s.pickup_anchor = None
 
 
+def can_open_dispute(s: OrderState) -> bool:
+    """True while `dispute.opened` would be accepted (order shipped, window open)."""
+    if s.dispute_state != "none":
+        return False
+    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)
+
+
 # The dispute's handlers live in their own module; importing it registers them.
 from parcelfsm import fold_dispute  # noqa: E402, F401
-from parcelfsm.fold_dispute import can_open_dispute  # noqa: E402
 
 __all__ = ["GUARDS", "HANDLERS", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]

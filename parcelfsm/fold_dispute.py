@@ -14,7 +14,7 @@ import datetime as dt
 import attrs
 
 from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
-from parcelfsm.fold import GUARDS, handles
+from parcelfsm.fold import GUARDS, can_open_dispute, handles
 from parcelfsm.money import refund_for
 from parcelfsm.records import Envelope
 from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome
@@ -195,10 +195,3 @@ def _complaint(s: OrderState, e: Envelope) -> None:
     if s.dispute_state not in ("none", "resolved", "closed"):
         raise IllegalTransition("complaint.filed: the dispute is still open or can be reopened")
     s.complaints += 1
-
-
-def can_open_dispute(s: OrderState) -> bool:
-    """True while `dispute.opened` would be accepted (order shipped, window open)."""
-    if s.dispute_state != "none":
-        return False
-    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)
