@@ -1,8 +1,9 @@
 """Run the README's console examples and check (or rewrite) their output.
 
 Every ```console block is a script: lines starting with `$ parcelfsm` are run with
-click's CliRunner in one temporary directory (so blocks share `readme.db`), and the
-lines after each command are its expected output. The ```mermaid blocks must equal
+click's CliRunner in one temporary directory (so blocks share `readme.db`; it starts
+with copies of `scripts/examples/*`), and the lines after each command are its
+expected output. A command ending in `> FILE` writes its output to FILE instead. The ```mermaid blocks must equal
 `parcelfsm diagram NAME`.
 
     python scripts/readme.py           # exit 1 and show the first difference
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +26,7 @@ from parcelfsm.cli import cli
 from parcelfsm.diagram import diagram
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 BLOCK = re.compile(r"```(console|mermaid)\n(.*?)```", re.S)
 
 
@@ -36,8 +39,14 @@ def run_console(block: str, runner: CliRunner) -> str:
         out.append(line)
         args = shlex.split(line[2:])
         assert args[0] == "parcelfsm", line
+        target = None
+        if len(args) > 2 and args[-2] == ">":  # `> FILE`: stdout goes to a file
+            args, target = args[:-2], args[-1]
         result = runner.invoke(cli, args[1:], catch_exceptions=False)
         text = result.output.rstrip("\n")
+        if target is not None:
+            Path(target).write_text(result.output, encoding="utf-8")
+            text = ""
         if result.exit_code:
             text += ("\n" if text else "") + f"[exit {result.exit_code}]"
         if text:
@@ -50,6 +59,8 @@ def render(text: str) -> str:
     runner = CliRunner()
     with tempfile.TemporaryDirectory() as tmp:
         cwd = os.getcwd()
+        for example in EXAMPLES.glob("*"):
+            shutil.copy(example, tmp)
         os.chdir(tmp)
         old = os.environ.pop("PARCELFSM_DB", None), os.environ.pop("PARCELFSM_NOW", None)
         try:
