@@ -3,8 +3,8 @@
 Every ```console block is a script: lines starting with `$ parcelfsm` are run with
 click's CliRunner in one temporary directory (so blocks share `readme.db`; it starts
 with copies of `scripts/examples/*`), and the lines after each command are its
-expected output. A command ending in `> FILE` writes its output to FILE instead. The ```mermaid blocks must equal
-`parcelfsm diagram NAME`.
+expected output. A command ending in `> FILE` writes its output to FILE instead.
+The ```mermaid blocks must equal `parcelfsm diagram NAME`.
 
     python scripts/readme.py           # exit 1 and show the first difference
     python scripts/readme.py --write   # rewrite the outputs in README.md
