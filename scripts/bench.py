@@ -1,82 +1,69 @@
-"""Benchmark parcelfsm's durable appends, replay and `due` against raw sqlite3 baselines.
+"""The one referee of parcelfsm's speed: every measure beside raw sqlite3 and eventsourcing.
 
 Usage:
-    python scripts/bench.py                                   # 1000 orders x 8 events, JSON on stdout
-    python scripts/bench.py --orders 2000 --events-per-order 8 --out bench.json
-    python scripts/bench.py --workload simulate --orders 300 --seed 7
-    python scripts/bench.py --sync FULL                       # skip the synchronous=OFF runs
+    python scripts/bench.py                       # 500 and 2,000 orders x 8 events, FULL and NORMAL
+    python scripts/bench.py --quick               # a CI smoke run (seconds): every row, tiny sizes
+    python scripts/bench.py --orders 2000 --scale 4 --repeats 5 --json bench.json --markdown bench.md
 
-One run, one machine, one workload, every number in one JSON report:
+One process, one run, one machine. For each of two sizes (`--orders` and `--scale` times
+as many; M orders x K commands: `order.placed`, `order.shipped`, then scans, round-robin
+one second apart) and each durability setting (`--sync`, default FULL and NORMAL, the
+same for every system), it measures:
 
-(a) `append`: `Orders.record` of every command into a fresh file database (WAL) with
-    `synchronous` FULL (durable; also OFF unless `--sync FULL`), events/s;
-(b) `append_raw`: the same rows as plain `sqlite3` INSERTs (same columns and unique
-    indexes, JSON and a sha256 computed per row), one transaction per command — the
-    floor any SQLite event store pays; `ratio` = parcelfsm / raw;
-(c) `replay`: `Orders.replay(verify=False)` (fold every stream and rewrite the
-    projections), `Orders.replay(verify=True)`, and a pure `fold` over
-    `store.iter_streams()`, events/s;
-(d) `read_raw`: `sqlite3` read of every row in stream order + `json.loads` of `data`;
-(e) `due`: latency of `Orders.due(before=…, limit=100)` over the projection (nothing
-    due / everything due), and of the scan `advance` starts with
-    (`store.streams_due`), with the number of orders and deadline rows.
+- append_single: `orders.record` per command — beside raw insert+commit per row, raw
+  insert+json+sha256 per row, and eventsourcing get+save per command;
+- record_many_10 / _100: `orders.record_many` in batches — beside raw insert+commit per row;
+- import: `orders.import_lines` of the exported log, and the peak RSS of `parcelfsm
+  import` as a process — beside raw `executemany` and eventsourcing `save(*aggregates)`;
+- rebuild: `orders.replay()` — beside raw scan + `json.loads` and eventsourcing
+  `repository.get` of every order;
+- verify: `orders.replay(verify=True)` — beside raw scan + `json.loads`;
+- tick: `orders.advance` firing one due deadline per order;
+- storage: bytes per event of the database file — beside the raw table and eventsourcing's;
+- show_process: `parcelfsm show` as a whole process — beside `python -c pass`;
+- import_parcelfsm: `import parcelfsm` in a fresh interpreter.
 
-The `synthetic` workload (default) is M orders x K events: `order.placed`,
-`order.shipped`, then K-2 scans that keep the parcel moving, interleaved round-robin
-across orders one second apart (no deadline fires). `--workload simulate` uses
-`scripts/simulate.py` instead (real traffic with ticks and timed events; (a) then
-includes its `advance` calls and (b) groups rows per command as (stream, recorded_at)).
-`eventsourcing` numbers are added only when `import eventsourcing` works.
+Each figure is the median of `--repeats` runs, wall time and CPU time
+(`time.process_time`) side by side: on a shared machine wall ≫ CPU means waiting (disk,
+neighbours), not work. A write+fsync probe runs before and after. Ratios are parcelfsm's
+rate over the baseline's (higher is better); each row carries the project's target and
+whether this run met it. The JSON report goes to stdout (or `--json FILE`), a markdown
+table to stderr (or `--markdown FILE`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
+import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import parcelfsm
-from parcelfsm.clock import ManualClock, format_time
-from parcelfsm.fold import fold
+from parcelfsm.clock import ManualClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import simulate  # the sibling script, imported as a module
+import bench_baselines as base
+import bench_table
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+FAR = START + dt.timedelta(days=400)
 SCAN_CYCLE = ("in_transit", "arrived_at_customs", "customs_cleared")
-RAW_SCHEMA = """
-CREATE TABLE events (
-    position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, version INTEGER NOT NULL,
-    type TEXT NOT NULL, schema_version INTEGER, occurred_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL, due_at TEXT, key TEXT, fingerprint TEXT, data TEXT NOT NULL,
-    prev_hash TEXT, hash TEXT NOT NULL
-);
-CREATE UNIQUE INDEX idx_events_stream_version ON events (stream_id, version);
-CREATE UNIQUE INDEX idx_events_key ON events (key);
-"""
-RAW_INSERT = (
-    "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, due_at, "
-    "key, fingerprint, data, prev_hash, hash) VALUES (?, ?, ?, 1, ?, ?, ?, ?, NULL, ?, ?, ?)"
-)
+PLACED = {"amount": 2599, "currency": "USD", "shipping_cost": 300, "destination_country": "US"}
 Command = tuple[dt.datetime, str, str, dict[str, Any]]  # (when, order id, type, data)
 
 
 def synthetic(orders: int, per_order: int) -> list[Command]:
-    """M orders x K commands, round-robin, one second apart."""
-    if per_order < 2:
-        raise SystemExit("bench: --events-per-order must be at least 2 (placed, shipped)")
-    placed = {"amount": 2599, "currency": "USD", "shipping_cost": 300, "destination_country": "US"}
+    """M orders x K commands, round-robin, one second apart (no deadline falls due)."""
     commands: list[Command] = []
     t = START
     for k in range(per_order):
@@ -84,7 +71,7 @@ def synthetic(orders: int, per_order: int) -> list[Command]:
             t += dt.timedelta(seconds=1)
             oid = f"b-{i:07d}"
             if k == 0:
-                commands.append((t, oid, "order.placed", placed))
+                commands.append((t, oid, "order.placed", PLACED))
             elif k == 1:
                 commands.append((t, oid, "order.shipped", {"tracking_number": f"LP00{i:012d}"}))
             elif k == 2:
@@ -94,330 +81,298 @@ def synthetic(orders: int, per_order: int) -> list[Command]:
     return commands
 
 
-def rate(n: int, seconds: float) -> float:
-    return round(n / seconds, 1) if seconds > 0 else float("inf")
+def fresh(path: str) -> str:
+    """`path` with any earlier database (and its WAL) removed."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    begin = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - begin
+def file_bytes(path: str) -> int:
+    return sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
 
 
-# -- (a) parcelfsm appends -------------------------------------------------------------------
+# -- parcelfsm ----------------------------------------------------------------------------------
 
 
-def append_parcelfsm(path: str, commands: list[Command], synchronous: str) -> dict[str, Any]:
+def pf_append(path: str, commands: Sequence[Command], sync: str) -> Callable[[], int]:
     clock = ManualClock(START)
-    with parcelfsm.open(path, clock=clock, synchronous=synchronous) as orders:
+    orders = parcelfsm.open(fresh(path), clock=clock, synchronous=sync)
 
-        def run() -> int:
-            for when, oid, type_name, data in commands:
-                clock.set(when)
-                orders.record(oid, type_name, data)
-            return len(commands)
+    def run() -> int:
+        for when, oid, type_name, data in commands:
+            clock.set(when)
+            orders.record(oid, type_name, data)
+        orders.close()
+        return len(commands)
 
-        events, seconds = timed(run)
-    return {
-        "synchronous": synchronous,
-        "commands": len(commands),
-        "events": events,
-        "seconds": round(seconds, 3),
-        "events_per_s": rate(events, seconds),
-    }
+    return run
 
 
-def append_simulate(path: str, orders: int, seed: int, synchronous: str) -> dict[str, Any]:
-    result, _counts, events = simulate.simulate(orders, seed, db=path, synchronous=synchronous)
-    return {
-        "synchronous": synchronous,
-        "orders": orders,
-        "commands": result.commands + result.retries,
-        "rejected": sum(result.rejected.values()),
-        "events": events,
-        "seconds": round(result.play_seconds, 3),
-        "events_per_s": rate(events, result.play_seconds),
-        "orders_per_s": rate(orders, result.play_seconds),
-    }
+def has_record_many() -> bool:
+    return hasattr(parcelfsm.Orders, "record_many")
 
 
-# -- (b) raw sqlite3 appends -----------------------------------------------------------------
+def pf_record_many(path: str, commands: Sequence[Command], sync: str, batch: int) -> Callable[[], int]:
+    clock = ManualClock(START)
+    orders = parcelfsm.open(fresh(path), clock=clock, synchronous=sync)
+
+    def run() -> int:
+        for i in range(0, len(commands), batch):
+            chunk = commands[i : i + batch]
+            clock.set(chunk[-1][0])
+            outcomes = orders.record_many([(oid, type_name, data) for _, oid, type_name, data in chunk])
+            assert len(outcomes) == len(chunk)
+        orders.close()
+        return len(commands)
+
+    return run
 
 
-def raw_connect(path: str, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.executescript(RAW_SCHEMA)
-    return conn
+def pf_import(path: str, lines_file: str, sync: str) -> Callable[[], int]:
+    orders = parcelfsm.open(fresh(path), clock=ManualClock(FAR), synchronous=sync)
+
+    def run() -> int:
+        with open(lines_file, encoding="utf-8") as handle:
+            report = orders.import_lines(line.rstrip("\n") for line in handle)
+        orders.close()
+        return int(report.appended)
+
+    return run
 
 
-def rows_of(source_db: str) -> list[tuple[Any, ...]]:
-    """The stored rows of a parcelfsm database, in log order (what (b) re-inserts)."""
-    conn = sqlite3.connect(source_db)
+def pf_replay(path: str, verify: bool) -> Callable[[], int]:
+    orders = parcelfsm.open(path, clock=ManualClock(FAR), synchronous="NORMAL")
+
+    def run() -> int:
+        report = orders.replay(verify=verify)
+        orders.close()
+        if report.problems:
+            raise SystemExit(f"bench: replay found problems: {report.problems[:3]}")
+        return int(report.events)
+
+    return run
+
+
+def pf_tick(placed_db: str, path: str, sync: str) -> Callable[[], int]:
+    fresh(path)
+    shutil.copyfile(placed_db, path)
+    orders = parcelfsm.open(path, clock=ManualClock(FAR), synchronous=sync)
+
+    def run() -> int:
+        fired = orders.advance(FAR)
+        orders.close()
+        return len(fired)
+
+    return run
+
+
+def build_placed(path: str, n_orders: int) -> str:
+    """N orders placed and never shipped: one open deadline each, due long before FAR."""
+    clock = ManualClock(START)
+    with parcelfsm.open(fresh(path), clock=clock, synchronous="OFF") as orders:
+        for i in range(n_orders):
+            clock.set(START + dt.timedelta(seconds=i + 1))
+            orders.record(f"t-{i:07d}", "order.placed", PLACED)
+    return path
+
+
+def export_lines(db: str, out: str) -> int:
+    with parcelfsm.open(db, clock=ManualClock(FAR)) as orders, open(out, "w", encoding="utf-8") as handle:
+        n = 0
+        for event in orders.export_events():
+            handle.write(json.dumps(event.to_json(), sort_keys=True) + "\n")
+            n += 1
+    return n
+
+
+def stored_rows(db: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
     try:
         sql = (
-            "SELECT stream_id, version, type, occurred_at, recorded_at, due_at, key, data FROM events "
-            "ORDER BY position"
+            "SELECT stream_id, version, type, occurred_at, recorded_at, due_at, key, data, prev_hash, hash "
+            "FROM events ORDER BY position"
         )
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
 
 
-def append_raw(path: str, rows: list[tuple[Any, ...]], synchronous: str) -> dict[str, Any]:
-    """Insert rows one command per transaction; a command = consecutive rows of one (stream, recorded_at)."""
-    conn = raw_connect(path, synchronous)
-    # decode the data up front: the timed loop re-serializes it, as a writer would
-    payload = [(*r[:7], json.loads(r[7])) for r in rows]
+# -- one size ------------------------------------------------------------------------------------
 
-    def run() -> int:
-        transactions = 0
-        heads: dict[str, str] = {}
-        i = 0
-        while i < len(payload):
-            group = payload[i][0], payload[i][4]
-            conn.execute("BEGIN IMMEDIATE")
-            while i < len(payload) and (payload[i][0], payload[i][4]) == group:
-                stream_id, version, type_name, occurred, recorded, due, key, data = payload[i]
-                data_json = json.dumps(data, sort_keys=True, separators=(",", ":"))
-                prev = heads.get(stream_id, "")
-                h = hashlib.sha256((prev + data_json).encode()).hexdigest()
-                conn.execute(
-                    RAW_INSERT,
-                    (stream_id, version, type_name, occurred, recorded, due, key, data_json, prev, h),
+
+def row(measure: str, sync: str | None, events: int, sample: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "measure": measure,
+        "sync": sync,
+        "size_events": events,
+        "parcelfsm": sample,
+        "baselines": {},
+        **extra,
+    }
+
+
+def versus(r: dict[str, Any], name: str, sample: dict[str, Any]) -> None:
+    """Add a baseline to a row, with parcelfsm's rate over the baseline's."""
+    ratio = None
+    if sample.get("per_s") and r["parcelfsm"].get("per_s"):
+        ratio = round(r["parcelfsm"]["per_s"] / sample["per_s"], 3)
+    r["baselines"][name] = {**sample, "ratio": ratio}
+
+
+def one_size(
+    tmp: str, n_orders: int, per_order: int, modes: Sequence[str], repeats: int
+) -> list[dict[str, Any]]:
+    """Every row at one size, for every durability mode."""
+    commands = synthetic(n_orders, per_order)
+    es_commands = [(oid, t, d) for _, oid, t, d in commands]
+    n = len(commands)
+    rows: list[dict[str, Any]] = []
+    d = os.path.join(tmp, f"n{n}")
+    os.makedirs(d)
+    main_db = os.path.join(d, "main.db")
+    placed = build_placed(os.path.join(d, "placed.db"), n_orders)
+    lines = os.path.join(d, "export.jsonl")
+    has_es = base.eventsourcing_version() is not None
+    for sync in modes:
+        p = os.path.join(d, f"pf-{sync}.db")
+        r = row("append_single", sync, n, base.measured(partial(pf_append, p, commands, sync), repeats))
+        if not os.path.exists(main_db):
+            shutil.copyfile(p, main_db)
+            export_lines(main_db, lines)
+        raw_rows = stored_rows(main_db)
+        raw = os.path.join(d, f"raw-{sync}.db")
+        per_row = base.measured(partial(base.raw_insert_commit, raw, raw_rows, sync), repeats)
+        versus(r, "raw insert+commit per row", per_row)
+        versus(
+            r,
+            "raw insert+json+sha256 per row",
+            base.measured(partial(base.raw_insert_json_sha256, raw, raw_rows, sync), repeats),
+        )
+        es_db = os.path.join(d, f"es-{sync}.db")
+        if has_es:
+            versus(
+                r,
+                "eventsourcing get+save per command",
+                base.measured(partial(base.es_append, es_db, es_commands, sync), repeats),
+            )
+        rows.append(r)
+        for batch in (10, 100):
+            measure = f"record_many_{batch}"
+            if not has_record_many():
+                rows.append(
+                    row(measure, sync, n, {"unavailable": "Orders.record_many is not on this branch"})
                 )
-                heads[stream_id] = h
-                i += 1
-            conn.execute("COMMIT")
-            transactions += 1
-        return transactions
-
-    try:
-        transactions, seconds = timed(run)
-    finally:
-        conn.close()
-    return {
-        "synchronous": synchronous,
-        "transactions": transactions,
-        "events": len(rows),
-        "seconds": round(seconds, 3),
-        "events_per_s": rate(len(rows), seconds),
-    }
-
-
-# -- (c) replay and (d) raw read --------------------------------------------------------------
-
-
-def replay_numbers(path: str) -> dict[str, Any]:
-    with parcelfsm.open(path, clock=ManualClock(START), synchronous="OFF") as orders:
-        rebuilt, rebuild_s = timed(lambda: orders.replay(verify=False))
-        verified, verify_s = timed(lambda: orders.replay(verify=True))
-
-        def pure() -> int:
-            n = 0
-            for _, stream in orders.store.iter_streams():
-                fold(stream)
-                n += len(stream)
-            return n
-
-        folded, fold_s = timed(pure)
-        read_only, read_s = timed(lambda: sum(len(s) for _, s in orders.store.iter_streams()))
-    return {
-        "rebuild": {
-            "events": rebuilt.events,
-            "seconds": round(rebuild_s, 3),
-            "events_per_s": rate(rebuilt.events, rebuild_s),
-        },
-        "verify": {
-            "events": verified.events,
-            "problems": len(verified.problems),
-            "seconds": round(verify_s, 3),
-            "events_per_s": rate(verified.events, verify_s),
-        },
-        "pure_fold": {"events": folded, "seconds": round(fold_s, 3), "events_per_s": rate(folded, fold_s)},
-        "iter_streams_only": {
-            "events": read_only,
-            "seconds": round(read_s, 3),
-            "events_per_s": rate(read_only, read_s),
-        },
-    }
-
-
-def read_raw(path: str) -> dict[str, Any]:
-    conn = sqlite3.connect(path)
-
-    def run() -> int:
-        n = 0
-        for (data,) in conn.execute("SELECT data FROM events ORDER BY stream_id, version"):
-            json.loads(data)
-            n += 1
-        return n
-
-    try:
-        n, seconds = timed(run)
-    finally:
-        conn.close()
-    return {"events": n, "seconds": round(seconds, 3), "events_per_s": rate(n, seconds)}
+                continue
+            sample = base.measured(partial(pf_record_many, p, commands, sync, batch), repeats)
+            r = row(measure, sync, n, sample)
+            versus(r, "raw insert+commit per row", per_row)
+            rows.append(r)
+        r = row("import", sync, n, base.measured(partial(pf_import, p, lines, sync), repeats))
+        versus(
+            r, "raw executemany", base.measured(partial(base.raw_executemany, raw, raw_rows, sync), repeats)
+        )
+        if has_es:
+            versus(
+                r,
+                "eventsourcing save(*aggregates)",
+                base.measured(partial(base.es_bulk, es_db, es_commands, sync), repeats),
+            )
+        rows.append(r)
+        tick_db = os.path.join(d, f"tick-{sync}.db")
+        rows.append(
+            row("tick", sync, n_orders, base.measured(partial(pf_tick, placed, tick_db, sync), repeats))
+        )
+    # the import as a user runs it: a whole process, its peak memory
+    peak = base.process_peak(
+        [
+            *base.cli_argv(),
+            "--db",
+            fresh(os.path.join(d, "cli-import.db")),
+            "--now",
+            "2027-01-01",
+            "import",
+            lines,
+        ]
+    )
+    for r in rows:
+        if r["measure"] == "import":
+            r["process"] = peak
+    scan = base.measured(partial(base.raw_scan, main_db), repeats)
+    r = row("rebuild", None, n, base.measured(partial(pf_replay, main_db, False), repeats))
+    versus(r, "raw scan+json.loads", scan)
+    es_db = os.path.join(d, f"es-{modes[-1]}.db")
+    if has_es:
+        versus(
+            r,
+            "eventsourcing repository.get of every order",
+            base.measured(partial(base.es_replay, es_db), repeats),
+        )
+    rows.append(r)
+    r = row("verify", None, n, base.measured(partial(pf_replay, main_db, True), repeats))
+    versus(r, "raw scan+json.loads", scan)
+    rows.append(r)
+    storage = {"bytes_per_event": round(file_bytes(main_db) / n, 1)}
+    r = row(
+        "storage",
+        None,
+        n,
+        storage,
+        many_open_deadlines={"bytes_per_event": round(file_bytes(placed) / n_orders, 1)},
+    )
+    r["baselines"]["raw table"] = {"bytes_per_event": round(file_bytes(raw) / n, 1)}
+    if has_es:
+        r["baselines"]["eventsourcing"] = {"bytes_per_event": round(file_bytes(es_db) / n, 1)}
+    rows.append(r)
+    show = [*base.cli_argv(), "--db", main_db, "--now", "2026-06-01", "show", "b-0000000"]
+    r = row("show_process", None, n, base.process_seconds(show, max(3, repeats)))
+    r["baselines"]["python -c pass"] = base.process_seconds([sys.executable, "-c", "pass"], max(3, repeats))
+    rows.append(r)
+    return rows
 
 
-# -- (e) due -----------------------------------------------------------------------------------
-
-
-def latencies(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
-    samples = []
-    size = 0
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        size = len(fn())
-        samples.append((time.perf_counter() - begin) * 1000)
-    samples.sort()
-    return {
-        "rows": size,
-        "repeats": repeats,
-        "p50_ms": round(statistics.median(samples), 4),
-        "p95_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.95))], 4),
-        "mean_ms": round(statistics.fmean(samples), 4),
-    }
-
-
-def due_numbers(path: str, repeats: int) -> dict[str, Any]:
-    conn = sqlite3.connect(path)
-    try:
-        n_orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-        n_deadlines = conn.execute("SELECT COUNT(*) FROM deadlines").fetchone()[0]
-        last = conn.execute("SELECT MAX(recorded_at) FROM events").fetchone()[0]
-    finally:
-        conn.close()
-    now = dt.datetime.fromisoformat(last) if last else START
-    far = now + dt.timedelta(days=400)
-    with parcelfsm.open(path, clock=ManualClock(now)) as orders:
-        return {
-            "orders": n_orders,
-            "deadline_rows": n_deadlines,
-            "now": format_time(now),
-            "due_now_limit_100": latencies(lambda: orders.due(before=now, limit=100), repeats),
-            "due_all_limit_100": latencies(lambda: orders.due(before=far, limit=100), repeats),
-            "streams_due_now (advance's first query)": latencies(
-                lambda: orders.store.streams_due(now), repeats
-            ),
-        }
-
-
-# -- eventsourcing (only when installed) ---------------------------------------------------------
-
-
-def eventsourcing_numbers(commands: list[Command], directory: str) -> dict[str, Any] | str:
-    """A comparable append + replay with the `eventsourcing` library, if it can be imported."""
-    try:
-        import eventsourcing
-    except ImportError:
-        return "not installed"
-    try:  # pragma: no cover - exercised only where eventsourcing is installed
-        from eventsourcing.application import Application
-        from eventsourcing.domain import Aggregate, event
-
-        class Order(Aggregate):  # type: ignore[misc]
-            @event("Placed")  # type: ignore[misc]
-            def __init__(self, data: dict[str, Any]) -> None:
-                self.events = 1
-
-            @event("Recorded")  # type: ignore[misc]
-            def record(self, type_name: str, data: dict[str, Any]) -> None:
-                self.events += 1
-
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": os.path.join(directory, "es.db"),
-        }
-        app = Application(env=env)
-        ids: dict[str, Any] = {}
-
-        def run() -> int:
-            for _, oid, type_name, data in commands:
-                if oid not in ids:
-                    agg = Order(data)
-                    ids[oid] = agg.id
-                else:
-                    agg = app.repository.get(ids[oid])
-                    agg.record(type_name, data)
-                app.save(agg)
-            return len(commands)
-
-        n, seconds = timed(run)
-        _, replay_s = timed(lambda: [app.repository.get(i) for i in ids.values()])
-        return {
-            "version": getattr(eventsourcing, "__version__", "?"),
-            "append": {"events": n, "seconds": round(seconds, 3), "events_per_s": rate(n, seconds)},
-            "replay": {"events": n, "seconds": round(replay_s, 3), "events_per_s": rate(n, replay_s)},
-        }
-    except Exception as exc:  # report, do not fail the whole benchmark
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-# -- the report ----------------------------------------------------------------------------------
+def evaluate(rows: list[dict[str, Any]]) -> None:
+    """Put each row's target and whether this run met it."""
+    for r in rows:
+        r["target"], r["met"] = bench_table.target(r)
 
 
 def bench(
-    orders: int,
-    per_order: int,
-    *,
-    workload: str = "synthetic",
-    seed: int = 1,
-    sync_modes: tuple[str, ...] = ("FULL", "OFF"),
-    due_repeats: int = 200,
-    directory: str | None = None,
+    orders: int, scale: int, per_order: int, modes: Sequence[str], repeats: int, directory: str | None = None
 ) -> dict[str, Any]:
-    """Run every measurement on one workload and return the report."""
+    """Run every row at both sizes; return the report."""
     begin = time.perf_counter()
+    report: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_avg": [round(x, 2) for x in os.getloadavg()],
+            "sqlite": sqlite3.sqlite_version,
+            "eventsourcing": base.eventsourcing_version(),
+            "parcelfsm": parcelfsm.__version__,
+        },
+        "settings": {
+            "orders": [orders, orders * scale],
+            "events_per_order": per_order,
+            "sync": list(modes),
+            "repeats": repeats,
+        },
+    }
     with tempfile.TemporaryDirectory(prefix="parcelfsm-bench-", dir=directory) as tmp:
-        commands = synthetic(orders, per_order) if workload == "synthetic" else []
-        report: dict[str, Any] = {
-            "machine": {
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "sqlite": sqlite3.sqlite_version,
-                "cpus": os.cpu_count(),
-            },
-            "workload": {"kind": workload, "orders": orders},
-            "append": {},
-            "append_raw": {},
-            "ratio_append": {},
-        }
-        if workload == "synthetic":
-            report["workload"].update({"events_per_order": per_order, "commands": len(commands)})
-        else:
-            report["workload"]["seed"] = seed
-        main_db = ""
-        for mode in sync_modes:
-            db = os.path.join(tmp, f"parcelfsm-{mode}.db")
-            if workload == "synthetic":
-                report["append"][mode] = append_parcelfsm(db, commands, mode)
-            else:
-                report["append"][mode] = append_simulate(db, orders, seed, mode)
-            raw = append_raw(os.path.join(tmp, f"raw-{mode}.db"), rows_of(db), mode)
-            report["append_raw"][mode] = raw
-            report["ratio_append"][mode] = round(
-                report["append"][mode]["events_per_s"] / raw["events_per_s"], 3
-            )
-            main_db = main_db or db
-        report["workload"]["events"] = report["append"][sync_modes[0]]["events"]
-        report["replay"] = replay_numbers(main_db)
-        report["read_raw"] = read_raw(main_db)
-        raw_rate = report["read_raw"]["events_per_s"]
-        report["ratio_replay"] = {
-            name: round(report["replay"][name]["events_per_s"] / raw_rate, 3)
-            for name in ("rebuild", "verify", "pure_fold", "iter_streams_only")
-        }
-        report["due"] = due_numbers(main_db, due_repeats)
-        if not commands:  # the simulate workload: the stored commands, as (when, order, type, data)
-            commands = [
-                (dt.datetime.fromisoformat(r[4]), r[0], r[2], json.loads(r[7]))
-                for r in rows_of(main_db)
-                if r[5] is None
-            ]
-        report["eventsourcing"] = eventsourcing_numbers(commands, tmp)
-    report["seconds_total"] = round(time.perf_counter() - begin, 2)
+        report["fsync_before"] = base.fsync_probe(tmp)
+        rows: list[dict[str, Any]] = []
+        for n_orders in (orders, orders * scale):
+            rows += one_size(tmp, n_orders, per_order, modes, repeats)
+        r = row("import_parcelfsm", None, 0, base.import_seconds(max(3, repeats)))
+        rows.append(r)
+        report["fsync_after"] = base.fsync_probe(tmp)
+    evaluate(rows)
+    report["rows"] = rows
+    report["scaling"] = bench_table.scaling(rows)
+    report["seconds_total"] = round(time.perf_counter() - begin, 1)
     return report
 
 
@@ -425,37 +380,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--orders", type=int, default=1000, help="orders (default 1000)")
+    parser.add_argument("--orders", type=int, default=500, help="orders at the small size (default 500)")
     parser.add_argument(
-        "--events-per-order", type=int, default=8, help="synthetic events per order (default 8)"
+        "--scale", type=int, default=4, help="the large size is this many times the small (4)"
     )
-    parser.add_argument("--workload", choices=("synthetic", "simulate"), default="synthetic")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the simulate workload")
-    parser.add_argument(
-        "--sync",
-        default="FULL,OFF",
-        help="synchronous modes for (a)/(b), first is used after (default FULL,OFF)",
-    )
-    parser.add_argument("--due-repeats", type=int, default=200, help="repetitions of each due query")
+    parser.add_argument("--events-per-order", type=int, default=8, help="commands per order (default 8)")
+    parser.add_argument("--sync", default="FULL,NORMAL", help="synchronous modes (default FULL,NORMAL)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; medians reported (3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 12 orders x 4, scale 2, 1 repeat")
     parser.add_argument("--dir", default=None, help="where the temporary databases go (default: system temp)")
-    parser.add_argument("--out", default=None, help="also write the JSON report to this file")
+    parser.add_argument(
+        "--json", dest="json_out", default=None, help="write the JSON report here (else stdout)"
+    )
+    parser.add_argument("--markdown", default=None, help="write the markdown table here (else stderr)")
     args = parser.parse_args(argv)
     modes = tuple(m.strip().upper() for m in args.sync.split(",") if m.strip())
     if not modes or any(m not in ("OFF", "NORMAL", "FULL", "EXTRA") for m in modes):
         parser.error("--sync: a comma-separated list of OFF, NORMAL, FULL, EXTRA")
-    report = bench(
-        args.orders,
-        args.events_per_order,
-        workload=args.workload,
-        seed=args.seed,
-        sync_modes=modes,
-        due_repeats=args.due_repeats,
-        directory=args.dir,
-    )
+    if args.quick:
+        args.orders, args.scale, args.events_per_order, args.repeats = 12, 2, 4, 1
+    if args.events_per_order < 2 or args.orders < 1 or args.scale < 1 or args.repeats < 1:
+        parser.error("--orders, --scale, --repeats must be positive and --events-per-order at least 2")
+    report = bench(args.orders, args.scale, args.events_per_order, modes, args.repeats, args.dir)
     text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    table = bench_table.markdown(report)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(table, encoding="utf-8")
+    else:
+        print(table, file=sys.stderr)
     return 0
 
 

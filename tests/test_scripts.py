@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,27 +148,46 @@ def test_replay_script_rebuilds_a_database_and_prints_text(tmp_path: Path) -> No
     assert "no problems found" in done.stdout
 
 
-def test_bench_script_produces_a_json_report(tmp_path: Path) -> None:
-    """bench.py runs end to end on a tiny workload and writes the same JSON to --out."""
-    out = tmp_path / "bench.json"
-    args = (
-        "--orders",
-        "20",
-        "--events-per-order",
-        "4",
-        "--sync",
-        "OFF",
-        "--due-repeats",
-        "3",
-        "--out",
-        str(out),
-    )
-    done = run_script("bench.py", *args)
+def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_path: Path) -> None:
+    """`bench.py --quick` (the CI smoke run) finishes in under 30 s and its JSON report has
+    every measure at both sizes and both durability settings, each write row beside raw
+    sqlite3 and eventsourcing measured in the same run, and a markdown table of the same."""
+    out, table = tmp_path / "bench.json", tmp_path / "bench.md"
+    begin = time.perf_counter()
+    done = run_script("bench.py", "--quick", "--json", str(out), "--markdown", str(table))
+    elapsed = time.perf_counter() - begin
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report == json.loads(out.read_text(encoding="utf-8"))
-    assert report["append"]["OFF"]["events"] == 80
-    assert report["replay"]["verify"]["problems"] == 0
-    assert report["due"]["orders"] == 20
-    assert "OFF" in report["ratio_append"]
-    assert report["eventsourcing"] is not None
+    assert elapsed < 30, f"bench --quick took {elapsed:.1f} s"
+    report = json.loads(out.read_text(encoding="utf-8"))
+    rows = report["rows"]
+    sizes = sorted({r["size_events"] for r in rows if r["measure"] == "append_single"})
+    assert len(sizes) == 2
+    for measure in ("append_single", "record_many_10", "record_many_100", "import", "tick"):
+        for sync in ("FULL", "NORMAL"):
+            found = [r for r in rows if (r["measure"], r["sync"]) == (measure, sync)]
+            assert len(found) == 2, (measure, sync)
+    for measure in ("rebuild", "verify", "storage", "show_process"):
+        assert len([r for r in rows if r["measure"] == measure]) == 2, measure
+    assert [r["measure"] for r in rows].count("import_parcelfsm") == 1
+    for r in rows:
+        if r["measure"] == "append_single":
+            assert {
+                "raw insert+commit per row",
+                "raw insert+json+sha256 per row",
+                "eventsourcing get+save per command",
+            } <= set(r["baselines"])
+            assert r["parcelfsm"]["items"] == r["size_events"]
+            assert all(b["ratio"] > 0 for b in r["baselines"].values())
+        if r["measure"] == "import":
+            assert {"raw executemany", "eventsourcing save(*aggregates)"} <= set(r["baselines"])
+            assert r["process"]["peak_mb"] > 0
+        if r["measure"] in ("rebuild", "verify"):
+            assert r["parcelfsm"]["items"] == r["size_events"]
+            assert "raw scan+json.loads" in r["baselines"]
+        if r["measure"] == "tick":
+            assert r["parcelfsm"]["items"] == r["size_events"]  # one deadline fired per order
+        assert "target" in r and "met" in r
+    assert report["fsync_before"]["median_us"] > 0
+    text = table.read_text(encoding="utf-8")
+    assert text.count("| append_single |") == 4
+    assert "eventsourcing" in text and "fsync" in text
