@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import fire_due
@@ -14,10 +14,13 @@ from parcelfsm.fold import fold, fold_at
 from parcelfsm.ingest import IngestReport, plan_ingest
 from parcelfsm.policy import Policy
 from parcelfsm.replay import ReplayReport, compare_projection, what_if
+from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 from parcelfsm.transfer import ImportReport, import_lines
 
 Progress = Callable[[int, str], Any]
+#: orders whose projections a rebuild writes per batch
+REBUILD_BATCH: Final = 500
 
 
 class NoProgress:
@@ -68,6 +71,7 @@ class Maintenance:
                 return self._verify(total, bar)
         events = 0
         problems: list[str] = []
+        batch: list[OrderState] = []
         with bar, self.log.transaction():
             self.log.clear_projections()
             for order_id, stream in self.log.iter_streams():
@@ -79,7 +83,11 @@ class Maintenance:
                     problems.append(f"{order_id}: the log does not fold: {exc.type}: {exc.message}")
                     continue
                 assert state is not None
-                self.log.save_projection([state])
+                batch.append(state)
+                if len(batch) >= REBUILD_BATCH:  # projections written a batch at a time
+                    self.log.save_projection(batch)
+                    batch = []
+            self.log.save_projection(batch)
         return ReplayReport("rebuild", total, events, tuple(problems))
 
     def _verify(self, total: int, bar: NoProgress) -> ReplayReport:

@@ -122,8 +122,12 @@ def pf_record_many(path: str, commands: Sequence[Command], sync: str, batch: int
         for i in range(0, len(commands), batch):
             chunk = commands[i : i + batch]
             clock.set(chunk[-1][0])
-            outcomes = orders.record_many([(oid, type_name, data) for _, oid, type_name, data in chunk])
-            assert len(outcomes) == len(chunk)
+            outcomes = orders.record_many(
+                [(oid, type_name, data, None, when) for when, oid, type_name, data in chunk]
+            )
+            refused = [o for o in outcomes if not o.ok]
+            if refused or len(outcomes) != len(chunk):
+                raise SystemExit(f"bench: record_many refused {refused[:1]}")
         orders.close()
         return len(commands)
 

@@ -8,8 +8,8 @@ service never sees rows.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
+from parcelfsm.canonical import parse_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline, active_alerts, open_deadlines
 from parcelfsm.errors import CorruptLog, ParcelFsmError
@@ -29,7 +29,7 @@ def to_event(row: EventRow) -> StoredEvent:
         CorruptLog: the row's data or times cannot be read (names its position).
     """
     try:
-        data = json.loads(row.data)
+        data = parse_json(row.data)
         if not isinstance(data, dict):
             raise ValueError("data is not a JSON object")
         if row.schema_version is not None:

@@ -296,46 +296,71 @@ class SQLiteBackend:
     # -- recorder ---------------------------------------------------------------------
 
     def insert_events(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> list[int]:
-        """Insert rows and keys in one savepoint; return the positions."""
+        """Insert rows and keys atomically; return the positions.
+
+        Inside the caller's transaction no savepoint is taken (one statement less per
+        append each way): a failure deletes what this call inserted before it raises.
+        """
+        if self._depth <= 0:
+            with self.transaction():
+                return self._insert(rows, keys)
         positions: list[int] = []
-        with self.transaction():
-            for r in rows:
-                try:
-                    cur = self._conn.execute(
-                        INSERT_EVENT,
-                        (
-                            r.stream_id,
-                            r.version,
-                            r.type,
-                            r.schema_version,
-                            r.occurred_at,
-                            r.recorded_at,
-                            r.due_at,
-                            r.key,
-                            r.data,
-                            r.prev_hash,
-                            r.hash,
-                        ),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    if "key" in str(exc):
-                        raise IdempotencyConflict(
-                            f"key {r.key!r:.100} is already used by another event"
-                        ) from None
-                    raise ConcurrencyConflict(
-                        f"order {r.stream_id!r} moved on concurrently (v{r.version})"
+        done_keys: list[str] = []
+        try:
+            return self._insert(rows, keys, positions, done_keys)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.executemany("DELETE FROM events WHERE position = ?", [(p,) for p in positions])
+                self._conn.executemany("DELETE FROM keys WHERE key = ?", [(k,) for k in done_keys])
+            raise
+
+    def _insert(
+        self,
+        rows: Sequence[EventRow],
+        keys: Sequence[KeyRow],
+        positions: list[int] | None = None,
+        done_keys: list[str] | None = None,
+    ) -> list[int]:
+        positions = [] if positions is None else positions
+        for r in rows:
+            try:
+                cur = self._conn.execute(
+                    INSERT_EVENT,
+                    (
+                        r.stream_id,
+                        r.version,
+                        r.type,
+                        r.schema_version,
+                        r.occurred_at,
+                        r.recorded_at,
+                        r.due_at,
+                        r.key,
+                        r.data,
+                        r.prev_hash,
+                        r.hash,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "key" in str(exc):
+                    raise IdempotencyConflict(
+                        f"key {r.key!r:.100} is already used by another event"
                     ) from None
-                except sqlite3.Error as exc:
-                    raise _translate(exc, "insert") from None
-                assert cur.lastrowid is not None
-                positions.append(cur.lastrowid)
-            for k in keys:
-                try:
-                    self._conn.execute(
-                        INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
-                    )
-                except sqlite3.IntegrityError:
-                    raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
+                raise ConcurrencyConflict(
+                    f"order {r.stream_id!r} moved on concurrently (v{r.version})"
+                ) from None
+            except sqlite3.Error as exc:
+                raise _translate(exc, "insert") from None
+            assert cur.lastrowid is not None
+            positions.append(cur.lastrowid)
+        for k in keys:
+            try:
+                self._conn.execute(
+                    INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
+                )
+            except sqlite3.IntegrityError:
+                raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
+            if done_keys is not None:
+                done_keys.append(k.key)
         return positions
 
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
@@ -378,15 +403,26 @@ class SQLiteBackend:
     # -- projections ------------------------------------------------------------------
 
     def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
-        """Replace each order's row and deadlines."""
-        with self.transaction():
-            for order, deadlines in rows:
-                self._execute(UPSERT_ORDER, _order_tuple(order))
-                self._execute(DELETE_DEADLINES, (order.stream_id,))
-                try:
-                    self._conn.executemany(INSERT_DEADLINE, [_deadline_tuple(d) for d in deadlines])
-                except sqlite3.Error as exc:
-                    raise _translate(exc, "insert") from None
+        """Replace each order's row and deadlines (inside the caller's transaction when
+        there is one: a failure rolls that back, so no savepoint of its own)."""
+        if self._depth <= 0:
+            with self.transaction():
+                self._save(rows)
+        else:
+            self._save(rows)
+
+    def _save(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
+        latest = {order.stream_id: (order, order_deadlines) for order, order_deadlines in rows}
+        orders = [_order_tuple(order) for order, _ in latest.values()]
+        ids = [(stream_id,) for stream_id in latest]
+        deadlines = [_deadline_tuple(d) for _, ds in latest.values() for d in ds]
+        try:
+            self._conn.executemany(UPSERT_ORDER, orders)
+            self._conn.executemany(DELETE_DEADLINES, ids)
+            if deadlines:
+                self._conn.executemany(INSERT_DEADLINE, deadlines)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "insert") from None
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""
