@@ -25,9 +25,9 @@ TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)
 LEAVES = st.none() | st.booleans() | st.integers() | st.integers(min_value=2**60, max_value=2**80) | TEXT
 JSONISH = st.recursive(
     LEAVES,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.tuples(inner, inner)
-    | st.dictionaries(TEXT, inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(TEXT, inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -71,7 +71,7 @@ def test_parse_json_reads_back_what_json_loads_reads(value: dict[str, Any]) -> N
         -(2**63) - 1,
         {"a": 10**30},
         {"é": 1, "e": 2, "\U0001f600": 3, "\uffff": 4},
-        "\x00\x1f\x7f\u2028\\\"",
+        '\x00\x1f\x7f\u2028\\"',
         [[[[]]]],
     ],
 )
@@ -88,7 +88,9 @@ class Size(enum.IntEnum):
     BIG = 3
 
 
-@pytest.mark.parametrize("value", [{"c": Colour.RED}, {"u": uuid.UUID(int=1)}, {1: "int key"}, {"s": Size.BIG}])
+@pytest.mark.parametrize(
+    "value", [{"c": Colour.RED}, {"u": uuid.UUID(int=1)}, {1: "int key"}, {"s": Size.BIG}]
+)
 def test_types_json_treats_specially_are_left_to_json(value: Any) -> None:
     """orjson would write enums and UUIDs that `json` refuses; the result is json's (text or error)."""
     assert fast(value, check=True) == standard(value)

@@ -189,6 +189,11 @@ class SQLiteBackend:
                 f"database {self.path!r} has schema {version}, this parcelfsm needs {SCHEMA_VERSION}"
                 + ("" if version else " (not a parcelfsm database)")
             )
+        if self.path != ":memory:":
+            # WAL must be chosen outside a transaction (inside one SQLite silently keeps
+            # the rollback journal: every commit then syncs and readers block writers)
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
         with self.transaction():
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
@@ -205,8 +210,6 @@ class SQLiteBackend:
                         f"database {self.path!r} holds an `events` table that is not parcelfsm's"
                     )
                 version = int(legacy[0])
-            if self.path != ":memory:" and version == 0:
-                self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
             for statement in SCHEMA:
                 self._conn.execute(statement)
             if version == 1:
