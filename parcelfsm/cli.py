@@ -9,10 +9,11 @@ concurrency conflict, 5 for a failed verification; click's usage errors exit 2.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -303,8 +304,30 @@ def diagram(machine: str | None) -> None:
 @handled
 def import_(env: Env, file: str) -> None:
     """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
-    report = env.orders().import_lines(_read(file).splitlines(), progress=_progress)
+    total = _count_lines(file) if file != "-" else 0
+    report = env.orders().import_lines(_stream(file), progress=_progress, total=total)
     env.emit(report.to_json(), report.to_text())
+
+
+def _count_lines(file: str) -> int:
+    """How many lines a file has (for the progress bar), read in blocks."""
+    try:
+        with open(file, "rb") as handle:
+            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    except OSError as exc:
+        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+
+
+def _stream(file: str) -> Iterator[str]:
+    """A file's lines (`-` = stdin) as they are read; unreadable or non-UTF-8 input is a
+    `ValidationError` (batches imported before it stay)."""
+    try:
+        with contextlib.ExitStack() as stack:
+            handle = sys.stdin if file == "-" else stack.enter_context(open(file, encoding="utf-8"))
+            for line in handle:
+                yield line.rstrip("\r\n")
+    except (OSError, UnicodeError) as exc:
+        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
 
 
 @cli.command()

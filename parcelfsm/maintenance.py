@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any, Final
 
 from parcelfsm.commands import Command, Recorded
@@ -127,12 +127,19 @@ class Maintenance:
                 bar.update(1)
         return ReplayReport("what-if", total, events, (), differences)
 
-    def import_lines(self, lines: Iterable[str], progress: Progress | None = None) -> ImportReport:
-        """Import JSON lines of stored events (see `parcelfsm.transfer`)."""
-        items = list(lines)
-        bar = progress(len(items), "import") if progress else NoProgress()
+    def import_lines(
+        self, lines: Iterable[str], progress: Progress | None = None, total: int | None = None
+    ) -> ImportReport:
+        """Import JSON lines of stored events (see `parcelfsm.transfer`).
+
+        `lines` is read as it comes (a file object or a generator streams in bounded
+        memory); `total` sizes the progress bar (default: `len(lines)` when it has one).
+        """
+        if total is None:
+            total = len(lines) if isinstance(lines, Sized) else 0
+        bar = progress(total, "import") if progress else NoProgress()
         with bar:
-            return import_lines(self.log, items, self.now(), progress=bar.update)
+            return import_lines(self.log, lines, self.now(), progress=bar.update)
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""

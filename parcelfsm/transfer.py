@@ -11,12 +11,13 @@ line whose `hash` does not match its content is rejected.
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import attrs
 
+from parcelfsm.canonical import parse_json
 from parcelfsm.clock import parse_time
 from parcelfsm.decide import check_order_id
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
@@ -27,6 +28,8 @@ from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 
 BATCH: Final = 5000
+#: streams whose folded state an import keeps between batches (bounds its memory)
+HEADS: Final = 10_000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
 
 
@@ -51,10 +54,12 @@ class ImportReport:
 
 @attrs.define
 class _Head:
+    """Where one stream stands during an import: its last version and hash, and its
+    folded state (to check each next event strictly)."""
+
     version: int
     hash: str
     state: OrderState | None
-    stored: dict[int, str]
 
 
 def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
@@ -109,16 +114,28 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
 
 def _decode(text: str, lineno: int) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge numbers, deep nesting
         raise ValidationError(f"line {lineno}: not valid JSON ({type(exc).__name__})") from None
 
 
-def _chained(log: EventLog, event: StoredEvent, h: _Head) -> StoredEvent | None:
+def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id: str, version: int) -> str:
+    """The hash of a stream's event at `version`, from this import's batch or the log."""
+    if version < 1:
+        return ""
+    if (stream_id, version) in unflushed:
+        return unflushed[stream_id, version]
+    rows = log.backend.select_stream(stream_id, version, version)
+    return rows[0].hash if rows else ""
+
+
+def _chained(
+    log: EventLog, event: StoredEvent, h: _Head, unflushed: dict[tuple[str, int], str]
+) -> StoredEvent | None:
     """The event with its place in the stream's hash chain, or None when already stored."""
     if event.version <= h.version:
-        prev = "" if event.version == 1 else h.stored.get(event.version - 1, "")
-        if h.stored.get(event.version) != log.hash_of(event, prev):
+        prev = _stored_hash(log, unflushed, event.stream_id, event.version - 1)
+        if _stored_hash(log, unflushed, event.stream_id, event.version) != log.hash_of(event, prev):
             raise IdempotencyConflict(f"{event.stream_id} v{event.version} differs from the stored event")
         return None
     if event.version != h.version + 1:
@@ -137,34 +154,41 @@ def import_lines(
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Validate and append JSON lines of stored events (see the module docstring)."""
-    heads: dict[str, _Head] = {}
-    batch: list[tuple[int, StoredEvent]] = []
+    """Validate and append JSON lines of stored events (see the module docstring).
+
+    Memory stays bounded whatever the input's size: lines are read as they come,
+    written `BATCH` at a time, and at most `HEADS` streams keep their folded state
+    between batches (a stream met again after it was dropped is read back from the log).
+    """
+    heads: OrderedDict[str, _Head] = OrderedDict()
+    batch: list[StoredEvent] = []
+    pending: dict[str, _Head] = {}  # streams with events in `batch`, and where they stand
+    unflushed: dict[tuple[str, int], str] = {}  # (stream, version) → hash of the events in `batch`
     counts = {"lines": 0, "appended": 0, "skipped": 0}
     touched: set[str] = set()
 
     def head(stream_id: str) -> _Head:
-        if stream_id not in heads:
+        h = heads.get(stream_id)
+        if h is None:
             events = log.read_stream(stream_id)
-            state = fold(events)
-            heads[stream_id] = _Head(
-                version=len(events),
-                hash=events[-1].hash if events else "",
-                state=state,
-                stored={e.version: e.hash for e in events},
-            )
-        return heads[stream_id]
+            h = heads[stream_id] = _Head(len(events), events[-1].hash if events else "", fold(events))
+        else:
+            heads.move_to_end(stream_id)
+        return h
 
     def flush() -> None:
         if not batch:
             return
         with log.transaction():
-            log.append_stored([e for _, e in batch])
-            streams = sorted({e.stream_id for _, e in batch})
-            log.save_projection(s for s in (heads[sid].state for sid in streams) if s is not None)
+            log.append_stored(batch)
+            log.save_projection(s for s in (pending[sid].state for sid in sorted(pending)) if s is not None)
         counts["appended"] += len(batch)
-        touched.update(e.stream_id for _, e in batch)
+        touched.update(pending)
         batch.clear()
+        pending.clear()
+        unflushed.clear()
+        while len(heads) > HEADS:  # everything is stored now: any head can be read back
+            heads.popitem(last=False)
 
     for lineno, text in enumerate(lines, start=1):
         if not text.strip():
@@ -173,7 +197,7 @@ def import_lines(
         try:
             parsed = parse_line(_decode(text, lineno), lineno, now)
             h = head(parsed.stream_id)
-            event = _chained(log, parsed, h)
+            event = _chained(log, parsed, h, unflushed)
             state = evolve(h.state, event, strict=True) if event is not None else None
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"
@@ -184,8 +208,9 @@ def import_lines(
             counts["skipped"] += 1
             continue
         h.version, h.hash, h.state = event.version, event.hash, state
-        h.stored[event.version] = event.hash
-        batch.append((lineno, event))
+        pending[event.stream_id] = h
+        unflushed[event.stream_id, event.version] = event.hash
+        batch.append(event)
         if progress:
             progress(1)
         if len(batch) >= BATCH:

@@ -6,10 +6,14 @@ measured under from silently disappearing.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import parcelfsm
+import parcelfsm.transfer
 from parcelfsm.clock import ManualClock
 
 PLACED = {"amount": 2599, "currency": "USD", "shipping_cost": 300, "destination_country": "US"}
@@ -45,3 +49,40 @@ def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
     others = [s for s in statements if not s.startswith("INSERT INTO deadlines")]
     # BEGIN, the stream head, the event, the order row, its deadlines' delete, COMMIT
     assert len(others) == 6, others
+
+
+def _interleaved_log(tmp_path: Path, orders: int = 40) -> list[str]:
+    """Exported lines of `orders` orders whose events interleave round-robin."""
+    clock = ManualClock("2026-01-01")
+    with parcelfsm.open(str(tmp_path / "source.db"), clock=clock) as source:
+        for step in range(3):
+            for i in range(orders):
+                clock.set(f"2026-01-01T00:{step:02d}:{i:02d}Z")
+                if step == 0:
+                    source.record(f"o-{i}", "order.placed", PLACED, key=f"k-{i}")
+                elif step == 1:
+                    source.record(f"o-{i}", "order.shipped", {"tracking_number": f"LP00{i:012d}"})
+                else:
+                    source.record(f"o-{i}", "parcel.scanned", {"status": "in_transit"})
+        return [json.dumps(e.to_json(), sort_keys=True) for e in source.export_events()]
+
+
+def test_an_import_that_outgrows_its_stream_cache_stores_the_same_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for only 3 streams' states and batches of 7 lines, an interleaved
+    import reads dropped streams back from the log and ends byte-identical, and a
+    line repeated inside one batch is skipped, not a conflict."""
+    lines = _interleaved_log(tmp_path)
+    with parcelfsm.open(str(tmp_path / "roomy.db"), clock=ManualClock("2027-01-01")) as roomy:
+        roomy.import_lines(lines)
+        want = [e.to_json() for e in roomy.export_events()]
+        want_rows = [roomy.log.order_row(f"o-{i}") for i in range(40)]
+    monkeypatch.setattr(parcelfsm.transfer, "HEADS", 3)
+    monkeypatch.setattr(parcelfsm.transfer, "BATCH", 7)
+    with parcelfsm.open(str(tmp_path / "tight.db"), clock=ManualClock("2027-01-01")) as tight:
+        report = tight.import_lines(iter([*lines[:5], lines[3], *lines[5:]]))
+        assert (report.appended, report.skipped, report.orders) == (len(lines), 1, 40)
+        assert [e.to_json() for e in tight.export_events()] == want
+        assert [tight.log.order_row(f"o-{i}") for i in range(40)] == want_rows
+        assert tight.replay(verify=True).problems == ()
