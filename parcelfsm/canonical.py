@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Final
 
 import orjson
 
 from parcelfsm.errors import ValidationError
 
+_LONG_DIGITS: Final = re.compile(r"[0-9]{19}")
 _SORT: Final = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
-_PLAIN_LEAVES: Final = (str, int, bool, type(None))
 
 
 def _reject_float(value: Any, path: str) -> None:
@@ -39,13 +40,26 @@ def _reject_float(value: Any, path: str) -> None:
 
 def _plain(value: Any) -> bool:
     """Whether `value` holds only exact dict/list/tuple/str/int/bool/None (no floats,
-    no subclasses, no types orjson would serialise natively but `json` refuses)."""
-    kind = type(value)
-    if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
-    if kind is list or kind is tuple:
-        return all(_plain(v) for v in value)
-    return kind in _PLAIN_LEAVES
+    no subclasses, no types orjson would serialise natively but `json` refuses).
+
+    Iterative, so any nesting depth is answered (orjson then refuses what is too deep)."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v = pop()
+        kind = type(v)
+        if kind is str or kind is int or kind is bool or v is None:
+            continue
+        if kind is dict:
+            for k, x in v.items():
+                if type(k) is not str:
+                    return False
+                push(x)
+        elif kind is list or kind is tuple:
+            stack.extend(v)
+        else:
+            return False
+    return True
 
 
 def _standard(value: Any) -> str:
@@ -60,11 +74,7 @@ def _standard(value: Any) -> str:
 def canonical_json(value: Any, *, check: bool = True) -> str:
     """Serialise `value` canonically; raises `ValidationError` on floats (with `check`)
     and on values JSON cannot hold."""
-    try:
-        plain = _plain(value)
-    except RecursionError:  # nesting deeper than Python's limit: the standard path reports it
-        plain = False
-    if plain:
+    if _plain(value):
         try:
             return orjson.dumps(value, option=_SORT).decode("utf-8")
         except TypeError:  # orjson.JSONEncodeError: >64-bit integers, surrogates, deep nesting
@@ -74,13 +84,29 @@ def canonical_json(value: Any, *, check: bool = True) -> str:
     return _standard(value)
 
 
-def parse_json(text: str) -> Any:
-    """Parse JSON text as `json.loads` does (orjson first; its refusals — >64-bit
-    integers, lone surrogate escapes, NaN literals — go to `json.loads`)."""
+def fields_json(fields: dict[str, str | int | None]) -> str:
+    """`canonical_json` of a flat object whose values are text, integers or None (the
+    hash chain's fields): no type walk needed, the same text."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+        return orjson.dumps(fields, option=_SORT).decode("utf-8")
+    except TypeError:  # a subclass or a >64-bit integer: the standard encoder decides
+        return canonical_json(fields, check=False)
+
+
+def parse_json(text: str) -> Any:
+    """Parse JSON text as `json.loads` does.
+
+    orjson parses most text; text with a run of 19+ digits (a number that may lie
+    beyond 64 bits, which orjson would turn into a float) and anything orjson refuses
+    (lone surrogate escapes, NaN literals) go to `json.loads`. Floats never reach the
+    log (`canonical_json` refuses them), so their parsing needs no such care.
+    """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def sha256_hex(text: str) -> str:

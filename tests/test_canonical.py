@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parcelfsm.canonical import canonical_json, parse_json
+from parcelfsm.canonical import canonical_json, fields_json, parse_json
 from parcelfsm.errors import ValidationError
 
 #: any character, lone surrogates included (they must be refused the same way)
@@ -57,7 +57,20 @@ def test_canonical_text_is_the_standard_encoders_byte_for_byte(value: Any) -> No
     assert fast(value, check=False) == standard(value)
 
 
-@given(st.dictionaries(TEXT, st.integers() | TEXT, max_size=6))
+@given(st.dictionaries(TEXT, st.none() | st.integers() | TEXT, max_size=9))
+def test_the_hash_chains_field_encoder_writes_the_standard_text(fields: dict[str, Any]) -> None:
+    """The chain's flat objects (text, integers, None) encode as the standard encoder writes them."""
+    want = standard(fields)
+    if want is ValidationError:  # lone surrogates
+        with pytest.raises(ValidationError):
+            fields_json(fields)
+    else:
+        assert fields_json(fields) == want
+
+
+@given(
+    st.dictionaries(TEXT, st.integers() | st.integers(min_value=2**62, max_value=2**70) | TEXT, max_size=6)
+)
 def test_parse_json_reads_back_what_json_loads_reads(value: dict[str, Any]) -> None:
     """Stored text parses to the same value on the fast path (big integers and surrogates included)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -110,3 +123,12 @@ def test_nesting_deeper_than_python_allows_is_a_validation_error() -> None:
         value = [value]
     with pytest.raises(ValidationError):
         canonical_json(value, check=False)
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a":-9223372036854775809}', '{"a":18446744073709551616}', '{"a":"\\ud800"}']
+)
+def test_numbers_beyond_64_bits_and_lone_surrogates_parse_as_json_parses_them(text: str) -> None:
+    """orjson would turn a number beyond 64 bits into a float; `parse_json` keeps the integer."""
+    assert parse_json(text) == json.loads(text)
+    assert type(parse_json(text)["a"]) is type(json.loads(text)["a"])
