@@ -11,6 +11,7 @@ alert is active while the deadline that raised it would still be due at that tim
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -257,6 +258,27 @@ def open_deadlines(state: OrderState) -> list[Deadline]:
     return out
 
 
+#: open deadlines of settled states, by identity (see `settled_open_deadlines`)
+_SETTLED: OrderedDict[int, tuple[OrderState, list[Deadline]]] = OrderedDict()
+_SETTLED_SIZE: Final = 64
+
+
+def settled_open_deadlines(state: OrderState) -> list[Deadline]:
+    """`open_deadlines` of a settled state — one `fold`/`evolve` returned, which is never
+    changed afterwards — computed once: a command's catch-up check and the projection
+    written after the previous command ask for the same state's deadlines. The list is
+    shared: callers must not change it. (A state being folded is changed in place, so
+    the fold itself calls `open_deadlines`.)"""
+    hit = _SETTLED.get(id(state))
+    if hit is not None and hit[0] is state:
+        return hit[1]
+    out = open_deadlines(state)
+    _SETTLED[id(state)] = (state, out)
+    if len(_SETTLED) > _SETTLED_SIZE:
+        _SETTLED.popitem(last=False)
+    return out
+
+
 _FAR: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
@@ -265,9 +287,10 @@ def firing_key(d: Deadline) -> tuple[dt.datetime, int, int]:
     return (d.due_at or _FAR, RANK[d.kind], d.set_by_version or 0)
 
 
-def next_due(state: OrderState, until: dt.datetime) -> Deadline | None:
-    """The first deadline that fires at or before `until`, if any."""
-    first = next(iter(open_deadlines(state)), None)
+def next_due(state: OrderState, until: dt.datetime, *, settled: bool = False) -> Deadline | None:
+    """The first deadline that fires at or before `until`, if any (`settled`: the state
+    is one fold/evolve returned, see `settled_open_deadlines`)."""
+    first = next(iter(settled_open_deadlines(state) if settled else open_deadlines(state)), None)
     if first is None or first.paused or first.due_at is None or first.due_at > until:
         return None
     return first

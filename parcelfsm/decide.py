@@ -54,7 +54,7 @@ def fire_due(
     """
     fired: list[NewEvent] = []
     for _ in range(MAX_FIRINGS):
-        deadline = next_due(state, until)
+        deadline = next_due(state, until, settled=True)
         if deadline is None:
             return state, fired
         assert deadline.due_at is not None

@@ -11,7 +11,7 @@ import datetime as dt
 
 from parcelfsm.canonical import parse_json
 from parcelfsm.clock import format_time, to_micros
-from parcelfsm.deadlines import Deadline, active_alerts, open_deadlines
+from parcelfsm.deadlines import Deadline, active_alerts, settled_open_deadlines
 from parcelfsm.errors import CorruptLog, ParcelFsmError
 from parcelfsm.events import upcast
 from parcelfsm.records import StoredEvent
@@ -83,7 +83,7 @@ def order_row(state: OrderState) -> OrderRow:
 
 def projected(state: OrderState) -> list[Deadline]:
     """The deadlines a projection stores (paused ones have no due time and are left out)."""
-    return [d for d in open_deadlines(state) if d.due_at is not None]
+    return [d for d in settled_open_deadlines(state) if d.due_at is not None]
 
 
 def deadline_row(d: Deadline) -> DeadlineRow:
