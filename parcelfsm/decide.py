@@ -21,7 +21,6 @@ from parcelfsm.fold import evolve
 from parcelfsm.policy import Policy
 from parcelfsm.records import NewEvent
 from parcelfsm.state import OrderState
-from parcelfsm.tracking import normalize, validate_tracking_number
 
 ORDER_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_FIRINGS: Final = 1000
@@ -129,8 +128,12 @@ def stored_data(type_name: str, data: dict[str, Any], policy: Policy) -> dict[st
             )
         data["policy"] = policy.to_dict()
     elif type_name == "parcel.scanned" and "status" not in data:
+        from parcelfsm.tracking import normalize  # imported when needed (CLI start-up time)
+
         data["status"] = normalize(data["text"])
     elif type_name in ("order.shipped", "parcel.track_replaced") and data.get("tracking_number"):
+        from parcelfsm.tracking import validate_tracking_number
+
         data["tracking_number"] = validate_tracking_number(data["tracking_number"])
     return data
 

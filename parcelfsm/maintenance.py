@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence, Sized
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import fire_due
 from parcelfsm.errors import ParcelFsmError
 from parcelfsm.fold import fold, fold_at
-from parcelfsm.ingest import IngestReport, plan_ingest
 from parcelfsm.policy import Policy
-from parcelfsm.replay import ReplayReport, compare_projection, what_if
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
-from parcelfsm.transfer import ImportReport, import_lines
+
+if TYPE_CHECKING:  # imported where used: `show` and `record` need none of them (CLI start-up time)
+    from parcelfsm.ingest import IngestReport
+    from parcelfsm.replay import ReplayReport
+    from parcelfsm.transfer import ImportReport
 
 Progress = Callable[[int, str], Any]
 #: orders whose projections a rebuild writes per batch
@@ -62,6 +64,8 @@ class Maintenance:
         - `policy`: write nothing; replay every order's commands under `policy` and
           report, per order, the states, money and deadlines that would differ now.
         """
+        from parcelfsm.replay import ReplayReport
+
         total = self.log.count_streams()
         bar = progress(total, "replay") if progress else NoProgress()
         if policy is not None:
@@ -91,6 +95,8 @@ class Maintenance:
         return ReplayReport("rebuild", total, events, tuple(problems))
 
     def _verify(self, total: int, bar: NoProgress) -> ReplayReport:
+        from parcelfsm.replay import ReplayReport, compare_projection
+
         problems = self.log.verify_chain()
         seen: set[str] = set()
         events = 0
@@ -112,6 +118,8 @@ class Maintenance:
         return ReplayReport("verify", total, events, tuple(problems))
 
     def _what_if(self, policy: Policy, total: int, bar: NoProgress) -> ReplayReport:
+        from parcelfsm.replay import ReplayReport, what_if
+
         now = self.now()
         differences: dict[str, list[str]] = {}
         events = 0
@@ -135,6 +143,8 @@ class Maintenance:
         `lines` is read as it comes (a file object or a generator streams in bounded
         memory); `total` sizes the progress bar (default: `len(lines)` when it has one).
         """
+        from parcelfsm.transfer import import_lines
+
         if total is None:
             total = len(lines) if isinstance(lines, Sized) else 0
         bar = progress(total, "import") if progress else NoProgress()
@@ -152,6 +162,8 @@ class Maintenance:
         (aggregators re-word old checkpoints); one the rules refuse is reported and the
         rest land (see `parcelfsm.ingest`).
         """
+        from parcelfsm.ingest import plan_ingest
+
         state = fold(self.history(order_id))
         assert state is not None
         plan = plan_ingest(state, payload, format)

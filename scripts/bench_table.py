@@ -93,7 +93,10 @@ def _rate(sample: dict[str, Any], unit: str = "/s") -> str:
     if "bytes_per_event" in sample:
         return f"{sample['bytes_per_event']:.0f} B/event"
     if "median_s" in sample:
-        return f"{sample['median_s'] * 1000:.0f} ms"
+        cpu = sample.get("cpu_median_s")
+        return f"{sample['median_s'] * 1000:.0f} ms" + (
+            f" (CPU {cpu * 1000:.0f} ms)" if cpu is not None else ""
+        )
     if "unavailable" in sample:
         return "n/a"
     per_s = sample.get("per_s") or 0
