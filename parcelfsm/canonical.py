@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any, Final
 
 import orjson
 
 from parcelfsm.errors import ValidationError
 
-_LONG_DIGITS: Final = re.compile(r"[0-9]{19}")
 _SORT: Final = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -84,29 +82,43 @@ def canonical_json(value: Any, *, check: bool = True) -> str:
     return _standard(value)
 
 
-def fields_json(fields: dict[str, str | int | None]) -> str:
-    """`canonical_json` of a flat object whose values are text, integers or None (the
-    hash chain's fields): no type walk needed, the same text."""
+def plain_json(value: Any) -> str:
+    """`canonical_json` of a value known to be plain JSON — text, integers, None, and
+    dicts and lists of them, such as the hash chain's fields or data parsed from JSON
+    text — without the type walk: the same text."""
     try:
-        return orjson.dumps(fields, option=_SORT).decode("utf-8")
+        return orjson.dumps(value, option=_SORT).decode("utf-8")
     except TypeError:  # a subclass or a >64-bit integer: the standard encoder decides
-        return canonical_json(fields, check=False)
+        return canonical_json(value, check=False)
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is float:
+            return True
+        if kind is dict:
+            stack.extend(v.values())
+        elif kind is list:
+            stack.extend(v)
+    return False
 
 
 def parse_json(text: str) -> Any:
-    """Parse JSON text as `json.loads` does.
+    """Parse JSON text exactly as `json.loads` does.
 
-    orjson parses most text; text with a run of 19+ digits (a number that may lie
-    beyond 64 bits, which orjson would turn into a float) and anything orjson refuses
-    (lone surrogate escapes, NaN literals) go to `json.loads`. Floats never reach the
-    log (`canonical_json` refuses them), so their parsing needs no such care.
+    orjson parses first. It turns integers beyond 64 bits into floats and refuses lone
+    surrogate escapes and NaN literals, so a result holding any float (never in a valid
+    log: `canonical_json` refuses floats) and anything it refuses are parsed by
+    `json.loads` instead.
     """
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    return json.loads(text) if _has_float(value) else value
 
 
 def sha256_hex(text: str) -> str:

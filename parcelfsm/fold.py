@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from parcelfsm.canonical import canonical_json
+from parcelfsm.canonical import plain_json
 from parcelfsm.deadlines import derive, next_due
 from parcelfsm.errors import IllegalTransition, OutOfOrder, ParcelFsmError, ValidationError
 from parcelfsm.fields import MAX_DAYS
@@ -186,7 +186,7 @@ _POLICIES: dict[str, Policy] = {}
 
 def _policy(recorded: dict[str, Any]) -> Policy:
     """The recorded policy, parsed once per distinct content (folds are hot)."""
-    key = canonical_json(recorded, check=False)
+    key = plain_json(recorded)
     policy = _POLICIES.get(key)
     if policy is None:
         if len(_POLICIES) > 256:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from typing import Final
 
-from parcelfsm.canonical import fields_json
+from parcelfsm.canonical import plain_json
 from parcelfsm.store.recorder import EventRow
 
 _FIELDS: Final = (
@@ -31,7 +31,7 @@ _FIELDS: Final = (
 
 def row_hash(row: EventRow, prev_hash: str, secret: bytes | None = None) -> str:
     """The chain hash of `row` following `prev_hash` (the row's own hash fields ignored)."""
-    body = fields_json({name: getattr(row, name) for name in _FIELDS})
+    body = plain_json({name: getattr(row, name) for name in _FIELDS})
     message = (prev_hash + body).encode("utf-8")
     if secret:
         return hmac.new(secret, message, hashlib.sha256).hexdigest()
