@@ -33,9 +33,8 @@ def test_the_literal_state_types_name_exactly_the_machines_states() -> None:
 def test_a_misspelt_state_fails_type_checking(tmp_path: Path, expression: str, fails: bool) -> None:
     """`mypy --strict` rejects a comparison with a state no machine has."""
     snippet = tmp_path / "snippet.py"
-    snippet.write_text(
-        f"from parcelfsm.state import OrderState\n\n\ndef check(s: OrderState) -> bool:\n    return {expression}\n"
-    )
+    header = "from parcelfsm.state import OrderState\n\n\ndef check(s: OrderState) -> bool:\n"
+    snippet.write_text(f"{header}    return {expression}\n")
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(snippet)],
         capture_output=True,
