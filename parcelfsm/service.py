@@ -140,6 +140,8 @@ class Orders(OrderReads, Maintenance):
         raise AssertionError("unreachable")
 
     def _record_in_batch(self, command: Command, now: dt.datetime, atomic: bool) -> Recorded:
+        if atomic:  # a refusal rolls the whole transaction back
+            return Recorded(command, tuple(self._record_one(command, now)))
         try:
             with self.log.transaction():  # a savepoint: a refused command leaves no trace
                 return Recorded(command, tuple(self._record_one(command, now)))
