@@ -146,8 +146,14 @@ def _no_news(s: OrderState) -> Deadline | None:
     return _at(s, "no_news", s.track, "parcel.no_news_days", "alert.raised")
 
 
+#: a parcel the destination's customs has is not lost: its whereabouts are known and
+#: it may stay there indefinitely ("Order Returned to Sender" in How AliExpress Orders
+#: Are Cleared For Customs); `customs_stall` watches it instead
+NOT_LOST_AT: Final = frozenset({"at_customs", "held_at_customs"})
+
+
 def _presumed_lost(s: OrderState) -> Deadline | None:
-    if s.parcel not in LOSABLE:
+    if s.parcel not in LOSABLE or s.parcel in NOT_LOST_AT:
         return None
     # Untracked parcels count 90 days from shipment; a scan that arrives anyway restarts
     # the count like any scan does (CONTRACT §4 "Every scan except no_info restarts").
@@ -156,7 +162,9 @@ def _presumed_lost(s: OrderState) -> Deadline | None:
 
 
 def _customs_stall(s: OrderState) -> Deadline | None:
-    if s.parcel not in ("at_customs", "held_at_customs"):
+    # Counted from the latest customs scan that brought news (the fold moves
+    # `customs_anchor` only then): an identical repeat restarts nothing.
+    if s.parcel not in NOT_LOST_AT:
         return None
     return _at(s, "customs_stall", s.customs_anchor, "parcel.customs_stall_days", "alert.raised")
 

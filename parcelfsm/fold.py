@@ -24,8 +24,11 @@ from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.records import Envelope
 from parcelfsm.state import Anchor, OrderState
+from parcelfsm.tracking import normalize_key
 
 DAY: Final = dt.timedelta(days=1)
+#: the parcel states where the destination's customs has it
+AT_CUSTOMS: Final = frozenset({"at_customs", "held_at_customs"})
 Handler = Callable[[OrderState, Envelope], None]
 HANDLERS: Final[dict[str, Handler]] = {}
 #: checks that run before the machines step, so their error wins (WindowClosed …)
@@ -148,7 +151,15 @@ def _placed(event: Envelope) -> OrderState:
     else:
         days = policy.processing_days_default
         rule = policy.rule("order.processing_days_default")
+    term = d.get("protection_days")
+    if term is not None:
+        most, rule = policy.protection_days(d["destination_country"])
+        if term > most:
+            raise ValidationError(
+                f"protection_days: {term} exceeds the country's buyer protection ({rule})"
+            )
     return OrderState(
+        protection_days=term,
         order_id=event.stream_id,
         policy=policy,
         escrow=Escrow.placed(d["currency"], d["amount"]),
@@ -188,7 +199,10 @@ def _shipped(s: OrderState, e: Envelope) -> None:
     s.shipped = s.track = s.lost_anchor = s.protection_set = anchor
     s.tracking_number = e.data.get("tracking_number")
     s.carrier = e.data.get("carrier")
-    days, s.protection_rule = s.policy.protection_days(s.country)
+    if s.protection_days is not None:  # the seller's stated delivery term
+        days, s.protection_rule = s.protection_days, f"order.protection_days={s.protection_days}"
+    else:
+        days, s.protection_rule = s.policy.protection_days(s.country)
     s.protection_end = e.occurred_at + days * DAY
 
 
@@ -212,11 +226,17 @@ def _scanned(s: OrderState, e: Envelope) -> None:
             + (" (final state)" if before in PARCEL_FINALS else "")
         ) from None
     anchor = Anchor(e.occurred_at, e.version)
+    text = normalize_key(e.data.get("text") or "")
+    news = before not in AT_CUSTOMS or (status, text) != (s.last_scan_status, s.last_scan_text)
     s.last_scan = s.lost_anchor = anchor
-    s.last_scan_status = status
+    s.last_scan_status, s.last_scan_text = status, text
     s.scanned_since_track = True
-    if s.parcel in ("at_customs", "held_at_customs"):
+    if s.parcel in AT_CUSTOMS and news:  # an identical repeat restarts nothing
         s.customs_anchor = anchor
+    if status in ("customs_held", "customs_failed", "seized"):
+        s.customs_issue, s.customs_issue_status = anchor, status
+    elif status in ("customs_cleared", "delivered"):
+        s.customs_issue = s.customs_issue_status = None
     if s.parcel == "at_pickup_point" and before != "at_pickup_point":
         s.pickup_anchor = anchor
 
