@@ -277,7 +277,11 @@ def _customs_advice(s: OrderState, by: dict[str, Deadline], now: dt.datetime, ou
             )
     if s.dispute_state in ("awaiting_seller", "negotiating") and customs_dispute:
         mediation = by.get("mediation_date")
-        when = f" (it escalates on its own on {_day(mediation.due_at)})" if mediation and mediation.due_at else ""
+        when = (
+            f" (it escalates on its own on {_day(mediation.due_at)})"
+            if mediation and mediation.due_at
+            else ""
+        )
         out.append(
             Advice(
                 "Do not rush to escalate the customs dispute: negotiate with the seller first"

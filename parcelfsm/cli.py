@@ -358,7 +358,7 @@ def track_check(env: Env, number: str) -> None:
 @cli.command(name="track-ingest")
 @click.argument("order")
 @click.argument("file")
-@click.option("--format", "fmt", default="auto", help="auto, cainiao or aftership.")
+@click.option("--format", "fmt", default="auto", help="auto, cainiao, aftership or 17track.")
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""

@@ -155,9 +155,7 @@ def _placed(event: Envelope) -> OrderState:
     if term is not None:
         most, rule = policy.protection_days(d["destination_country"])
         if term > most:
-            raise ValidationError(
-                f"protection_days: {term} exceeds the country's buyer protection ({rule})"
-            )
+            raise ValidationError(f"protection_days: {term} exceeds the country's buyer protection ({rule})")
     return OrderState(
         protection_days=term,
         order_id=event.stream_id,

@@ -1,4 +1,4 @@
-"""Tracking ingestion: a Cainiao or AfterShip payload → `parcel.scanned` commands.
+"""Tracking ingestion: a Cainiao, AfterShip or 17TRACK payload → `parcel.scanned` commands.
 
 Each checkpoint is keyed by (tracking number, carrier time, code) (CONTRACT §4
 "Idempotency"); a key already present is skipped whatever its data, because
@@ -30,16 +30,19 @@ class IngestReport:
     appended: int
     skipped: int
     rejected: tuple[str, ...]
+    #: checkpoints whose status stayed `unknown` (recorded with their text)
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "rejected": list(self.rejected)}
+        return {**attrs.asdict(self), "rejected": list(self.rejected), "warnings": list(self.warnings)}
 
     def to_text(self) -> str:
         lines = [
             f"{self.order_id} ({self.tracking_number}): {self.checkpoints} checkpoint(s), "
             f"{self.appended} appended, {self.skipped} already present, {len(self.rejected)} rejected"
         ]
-        return "\n".join(lines + [f"  - {r}" for r in self.rejected])
+        lines += [f"  - {r}" for r in self.rejected]
+        return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
 
 
 def ingest(orders: Orders, order_id: str, payload: Any, format: str = "auto") -> IngestReport:
@@ -73,4 +76,6 @@ def ingest(orders: Orders, order_id: str, payload: Any, format: str = "auto") ->
             appended += 1
         except ParcelFsmError as exc:
             rejected.append(f"{checkpoint.to_json()['at']} {checkpoint.status}: {exc.type}: {exc.message}")
-    return IngestReport(order_id, number, len(feed.checkpoints), appended, skipped, tuple(rejected))
+    return IngestReport(
+        order_id, number, len(feed.checkpoints), appended, skipped, tuple(rejected), feed.warnings
+    )

@@ -324,7 +324,10 @@ def test_return_started_restarts_presumed_lost_from_its_own_time(scenario: Scena
 def test_presumed_lost_is_armed_only_while_the_parcel_moves(
     scenario: Scenario, status: str, armed: bool
 ) -> None:
-    """presumed_lost is open in shipped, in_transit, out_for_delivery, returning: never at customs, at a pickup point or in a final state."""
+    """presumed_lost is open in shipped, in_transit, out_for_delivery, returning.
+
+    Never at customs, at a pickup point or in a final state.
+    """
     ship(scenario)
     scan(scenario, status, day(2))
     assert due(scenario, "presumed_lost") == (day(32) if armed else None)

@@ -139,7 +139,7 @@ AGGREGATOR_TEXTS = [
     ("Clearance processing complete", "customs_cleared"),
     ("International shipment release - Import", "customs_cleared"),
     ("Import clearance failed", "customs_failed"),
-    ("Export clearance failed", "customs_failed"),
+    ("Export clearance failed", "returning"),
     ("Import customs clearance failed", "customs_failed"),
     ("Customs clearance failure, returned to sender", "customs_failed"),
     ("Did not pass customs", "customs_failed"),
@@ -778,9 +778,9 @@ def test_an_explicit_format_that_does_not_fit_is_rejected() -> None:
 
 
 def test_unknown_format_name_is_rejected() -> None:
-    """Only auto, cainiao and aftership are formats."""
+    """Only auto, cainiao, aftership and 17track are formats."""
     with pytest.raises(ValidationError, match="format"):
-        parse_feed({"checkpoints": []}, format="17track")
+        parse_feed({"checkpoints": []}, format="dhl")
 
 
 def test_an_empty_list_is_an_empty_feed() -> None:
