@@ -294,7 +294,7 @@ I18N_RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
 
 _EXPORT: Final = re.compile(
     r"\b(?:export|outbound customs|origin customs|exportacao|exportacion|exportation|eksport"
-    r"|экспорт|出口)"
+    r"|экспорт)|出口"
 )
 
 
