@@ -21,8 +21,9 @@ import click
 from parcelfsm import render
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import ParcelFsmError, ValidationError
+from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
-from parcelfsm.service import NoProgress, Orders
+from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
 
 F = TypeVar("F", bound=Callable[..., Any])
