@@ -1,7 +1,7 @@
 """What the buyer should do now and by when, derived from state and deadlines.
 
 Pure: takes the folded state and its open deadlines, never a store. Each line cites
-the rule it comes from (a policy key, or the DOMAIN.md row), in the seeds' own advice:
+the rule it comes from (a policy key, or the documented rule), in the seeds' own advice:
 wait; contact the seller; check whether the track number changed; extend protection;
 open a dispute with reason X before D; provide the customs document by D; reopen
 until D; complaint only.
@@ -243,6 +243,8 @@ def _customs_advice(s: OrderState, by: dict[str, Deadline], now: dt.datetime, ou
         return
     if s.dispute_state in ("withdrawn", "closed") or s.order == "cancelled":
         return
+    if dispute is None and not can_open_dispute(s):
+        return  # no dispute can be opened any more: the document would serve nothing
     days = s.policy.days("dispute.customs_document_days")
     registered = add_business_days(now, DOCUMENT_REGISTER_BUSINESS_DAYS)
     ready = registered + dt.timedelta(days=DOCUMENT_PREPARE_DAYS)

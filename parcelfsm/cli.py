@@ -340,6 +340,8 @@ def normalize(env: Env, text: str) -> None:
     from parcelfsm.tracking import normalize as norm
 
     status = norm(text)
+    if status == "unknown":
+        click.echo(f"warning: unknown status text {text!r}", err=True)
     env.emit({"text": text, "status": status}, status)
 
 

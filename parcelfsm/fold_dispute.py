@@ -1,5 +1,5 @@
-"""The dispute's event handlers (DOMAIN.md §4, CONTRACT §4 "Order and money",
-"Dispute timers"), registered into `parcelfsm.fold`.
+"""The dispute's event handlers (docs/rules.md "Order and money", "Dispute timers"),
+registered into `parcelfsm.fold`.
 
 Opening pauses buyer protection; withdrawing resumes it with the time that was left;
 every resolution settles the escrow with `money.refund_for` (coupon share deducted,

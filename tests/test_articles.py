@@ -270,3 +270,17 @@ def test_refund_is_overdue_after_fifteen_days(scenario: Scenario) -> None:
     deadline = scenario.deadline("refund_overdue")
     assert deadline is not None
     assert (deadline.due_at, deadline.rule) == (day(15), "refund.overdue_days=15")
+
+
+def test_customs_document_advice_ends_when_no_dispute_can_be_opened(scenario: Scenario) -> None:
+    """My parcel from Aliexpress did not pass customs, what should I do?: the document is
+    evidence for the dispute — once protection and the dispute window have run out, the
+    advice no longer asks for it (only a complaint is left)."""
+    ship(scenario)
+    scan(scenario, day(5), text="Customs clearance failed")
+    assert any("official customs document" in a.text for a in scenario.view().advice)
+    scenario.clock.set(day(76))
+    scenario.orders.tick()
+    texts = [a.text for a in scenario.view().advice]
+    assert not any("official customs document" in t for t in texts)
+    assert any("only a complaint" in t for t in texts)

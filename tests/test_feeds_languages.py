@@ -7,9 +7,13 @@ reported as a warning when a feed brings it.
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 
 import parcelfsm
+from parcelfsm.cli import cli
 from parcelfsm.clock import ManualClock
 from parcelfsm.feeds import parse_feed
 from parcelfsm.testing import DEFAULTS
@@ -130,3 +134,16 @@ def test_unknown_text_in_a_feed_is_kept_with_a_warning() -> None:
         stored = orders.history("o-1")[-1]
     assert report.warnings == feed.warnings
     assert (stored.data["status"], stored.data["text"]) == ("unknown", "Посылка съедена котом")
+
+
+def test_the_normalize_command_reads_any_language_and_warns_on_unknown_text() -> None:
+    """`parcelfsm normalize` maps a Polish status; unknown text prints `unknown` and a
+    warning on stderr (stdout stays clean JSON)."""
+    known = CliRunner().invoke(cli, ["--json", "normalize", "Przesyłka oczekuje na odbiór"])
+    assert known.exit_code == 0
+    assert json.loads(known.stdout)["status"] == "at_pickup_point"
+    assert known.stderr == ""
+    odd = CliRunner().invoke(cli, ["--json", "normalize", "Посылка съедена котом"])
+    assert odd.exit_code == 0
+    assert json.loads(odd.stdout) == {"text": "Посылка съедена котом", "status": "unknown"}
+    assert "warning: unknown status text" in odd.stderr
