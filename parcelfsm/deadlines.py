@@ -153,7 +153,7 @@ NOT_LOST_AT: Final = frozenset({"at_customs", "held_at_customs"})
 
 
 def _presumed_lost(s: OrderState) -> Deadline | None:
-    if s.parcel not in LOSABLE or s.parcel in NOT_LOST_AT:
+    if s.parcel not in LOSABLE or (s.parcel in NOT_LOST_AT and not s.legacy_customs):
         return None
     # Untracked parcels count 90 days from shipment; a scan that arrives anyway restarts
     # the count like any scan does (every scan except no_info restarts it).

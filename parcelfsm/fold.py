@@ -23,7 +23,7 @@ from parcelfsm.handlers import Handler, handler_table
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow
-from parcelfsm.policy import Policy
+from parcelfsm.policy import DUTY_KEY, Policy
 from parcelfsm.records import Envelope
 from parcelfsm.state import (
     Anchor,
@@ -166,11 +166,16 @@ def _placed(event: Envelope) -> OrderState:
         rule = policy.rule("order.processing_days_default")
     term = d.get("protection_days")
     if term is not None:
-        most, rule = policy.protection_days(d["destination_country"])
+        most, country_rule = policy.protection_days(d["destination_country"])
         if term > most:
-            raise ValidationError(f"protection_days: {term} exceeds the country's buyer protection ({rule})")
+            raise ValidationError(
+                f"protection_days: {term} exceeds the country's buyer protection ({country_rule})"
+            )
     return OrderState(
         protection_days=term,
+        # a policy recorded before 2026.2 has no duty table: its orders keep the old
+        # customs rules (presumed_lost at customs, every customs scan restarts the stall)
+        legacy_customs="policy" in d and DUTY_KEY not in d["policy"],
         order_id=event.stream_id,
         policy=policy,
         escrow=Escrow.placed(d["currency"], d["amount"]),
@@ -238,7 +243,11 @@ def _scanned(s: OrderState, e: Envelope) -> None:
         ) from None
     anchor = Anchor(e.occurred_at, e.version)
     text = normalize_key(e.data.get("text") or "")
-    news = before not in AT_CUSTOMS or (status, text) != (s.last_scan_status, s.last_scan_text)
+    news = (
+        s.legacy_customs
+        or before not in AT_CUSTOMS
+        or (status, text) != (s.last_scan_status, s.last_scan_text)
+    )
     s.last_scan = s.lost_anchor = anchor
     s.last_scan_status, s.last_scan_text = status, text
     s.scanned_since_track = True

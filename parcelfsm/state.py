@@ -160,6 +160,8 @@ class OrderState:
     customs_issue_status: str | None = None
     #: the seller's delivery term stated on the order (`order.placed` protection_days)
     protection_days: int | None = None
+    #: recorded under a policy older than 2026.2: the customs rules of that time apply
+    legacy_customs: bool = False
     #: the parcel's state when it was declared lost (a no-change scan finds it there)
     lost_from: ParcelStateName | None = None
     protection_end: dt.datetime | None = None

@@ -179,7 +179,10 @@ def test_protection_counts_from_the_sellers_stated_delivery_term(scenario: Scena
     due when the goods are not received "within the timeframe specified by the seller" —
     an order placed with protection_days=45 completes 45 days after shipment, and the
     deadline cites the order's term."""
-    ship(scenario, protection_days=45)
+    scenario.when("order.placed", {"protection_days": 45})
+    ship_by = scenario.deadline("ship_by")  # the processing rule is not the protection rule
+    assert ship_by is not None and ship_by.rule == "order.processing_days_default=7"
+    scenario.when("order.shipped")
     deadline = scenario.deadline("protection_ends")
     assert deadline is not None
     assert (deadline.due_at, deadline.rule) == (day(45), "order.protection_days=45")

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+import parcelfsm
+from parcelfsm.clock import ManualClock
 from parcelfsm.errors import ValidationError
 from parcelfsm.policy import DEFAULT_VERSION, Policy
+from parcelfsm.testing import DEFAULTS
 
 
 @pytest.mark.parametrize(
@@ -59,3 +62,35 @@ def test_the_default_version_records_the_table_and_an_old_one_reads_as_all_buyer
     old = {k: v for k, v in Policy.default().to_dict().items() if k != "customs.duty_paid_by"}
     restored = Policy.from_dict({**old, "version": "2026.1"})
     assert (restored.version, restored.duty_payer("BR")[0]) == ("2026.1", "buyer")
+
+
+def test_an_order_recorded_under_2026_1_replays_with_its_customs_rules() -> None:
+    """A log written before 2026.2 (no duty table in its recorded policy) keeps the old
+    customs rules: presumed_lost at customs fired then, and the log still imports and
+    verifies; the same parcel under 2026.2 is never lost at customs."""
+    at = "2026-03-01T10:00:00Z"
+    old_policy = {k: v for k, v in Policy.default().to_dict().items() if k != "customs.duty_paid_by"}
+    old_policy["version"] = "2026.1"
+
+    def line(version: int, type_name: str, when: str, data: dict[str, Any], due: str | None = None) -> Any:
+        return {
+            "stream_id": "o-old", "version": version, "type": type_name, "schema_version": 1,
+            "occurred_at": when, "recorded_at": when, "due_at": due, "key": None, "data": data,
+        }  # fmt: skip
+
+    placed = {**DEFAULTS["order.placed"], "policy": old_policy}
+    log = [
+        line(1, "order.placed", at, placed),
+        line(2, "order.shipped", at, {"tracking_number": "RB123456785CN"}),
+        line(3, "parcel.scanned", "2026-03-03T10:00:00Z", {"status": "customs_held", "text": "Held At Customs"}),
+        line(4, "alert.raised", "2026-03-08T10:00:00Z", {"deadline": "customs_stall", "kind": "customs_stalled", "rule": "parcel.customs_stall_days=5"},
+             "2026-03-08T10:00:00Z"),
+        line(5, "parcel.presumed_lost", "2026-04-02T10:00:00Z", {"deadline": "presumed_lost", "rule": "parcel.silent_lost_days=30"},
+             "2026-04-02T10:00:00Z"),
+    ]  # fmt: skip
+    with parcelfsm.open(":memory:", clock=ManualClock("2026-04-03T00:00:00Z")) as orders:
+        report = orders.import_events(log)
+        assert report.appended == 5
+        assert orders.replay(verify=True).problems == ()
+        view = orders.show("o-old")
+        assert (view.policy_version, view.states["parcel"]) == ("2026.1", "lost")
