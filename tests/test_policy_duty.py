@@ -79,15 +79,16 @@ def test_an_order_recorded_under_2026_1_replays_with_its_customs_rules() -> None
         }  # fmt: skip
 
     placed = {**DEFAULTS["order.placed"], "policy": old_policy}
+    held = {"status": "customs_held", "text": "Held At Customs"}
+    stalled = {"deadline": "customs_stall", "kind": "customs_stalled", "rule": "parcel.customs_stall_days=5"}
+    lost = {"deadline": "presumed_lost", "rule": "parcel.silent_lost_days=30"}
     log = [
         line(1, "order.placed", at, placed),
         line(2, "order.shipped", at, {"tracking_number": "RB123456785CN"}),
-        line(3, "parcel.scanned", "2026-03-03T10:00:00Z", {"status": "customs_held", "text": "Held At Customs"}),
-        line(4, "alert.raised", "2026-03-08T10:00:00Z", {"deadline": "customs_stall", "kind": "customs_stalled", "rule": "parcel.customs_stall_days=5"},
-             "2026-03-08T10:00:00Z"),
-        line(5, "parcel.presumed_lost", "2026-04-02T10:00:00Z", {"deadline": "presumed_lost", "rule": "parcel.silent_lost_days=30"},
-             "2026-04-02T10:00:00Z"),
-    ]  # fmt: skip
+        line(3, "parcel.scanned", "2026-03-03T10:00:00Z", held),
+        line(4, "alert.raised", "2026-03-08T10:00:00Z", stalled, "2026-03-08T10:00:00Z"),
+        line(5, "parcel.presumed_lost", "2026-04-02T10:00:00Z", lost, "2026-04-02T10:00:00Z"),
+    ]
     with parcelfsm.open(":memory:", clock=ManualClock("2026-04-03T00:00:00Z")) as orders:
         report = orders.import_events(log)
         assert report.appended == 5
