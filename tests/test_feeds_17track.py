@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import parcelfsm
 from parcelfsm.cli import cli
 from parcelfsm.clock import ManualClock
-from parcelfsm.errors import ValidationError
+from parcelfsm.errors import ParcelFsmError, ValidationError
 from parcelfsm.feeds import detect_format, parse_feed
 from parcelfsm.feeds_17track import seventeen_status
 from parcelfsm.testing import DEFAULTS
@@ -180,3 +182,43 @@ def test_a_malformed_event_is_a_validation_error_naming_the_field(mutate: Any, f
     mutate(target)
     with pytest.raises(ValidationError, match=rf"providers\[0\]\.events\[0\]\.{field}"):
         parse_feed(copy.deepcopy(payload), format="17track")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _mutated_sample(draw: st.DrawFn) -> Any:
+    """The sample with up to three nodes replaced by arbitrary JSON."""
+    payload = sample()
+    for _ in range(draw(st.integers(1, 3))):
+        node: Any = payload
+        while True:
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                break
+            key = draw(st.sampled_from(keys))
+            child = node[key]
+            if isinstance(child, dict | list) and child and draw(st.booleans()):
+                node = child
+                continue
+            node[key] = draw(_JSON)
+            break
+    return payload
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=_mutated_sample(), fmt=st.sampled_from(["auto", "17track"]))
+def test_a_damaged_17track_payload_parses_or_is_a_validation_error(payload: Any, fmt: str) -> None:
+    """Whatever is broken in the payload, the parser returns a feed or raises a typed
+    ValidationError — never another exception."""
+    try:
+        feed = parse_feed(payload, format=fmt)
+    except ParcelFsmError as exc:
+        assert exc.type == "ValidationError"
+        return
+    assert all(c.at.tzinfo is not None for c in feed.checkpoints)
