@@ -371,6 +371,8 @@ def normalize(env: Env, text: str) -> None:
     from parcelfsm.tracking import normalize as norm
 
     status = norm(text)
+    if status == "unknown":
+        click.echo(f"warning: unknown status text {text!r}", err=True)
     env.emit({"text": text, "status": status}, status)
 
 
@@ -390,7 +392,7 @@ def track_check(env: Env, number: str) -> None:
 @cli.command(name="track-ingest")
 @click.argument("order")
 @click.argument("file")
-@click.option("--format", "fmt", default="auto", help="auto, cainiao or aftership.")
+@click.option("--format", "fmt", default="auto", help="auto, cainiao, aftership or 17track.")
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""

@@ -110,6 +110,15 @@ class OrderState:
     customs_anchor: Anchor | None = None
     pickup_anchor: Anchor | None = None
     last_scan_status: str | None = None
+    #: the latest genuine scan's text key (a repeat of status and text brings no news)
+    last_scan_text: str = ""
+    #: the latest customs hold or failure scan, while no clearance followed it
+    customs_issue: Anchor | None = None
+    customs_issue_status: str | None = None
+    #: the seller's delivery term stated on the order (`order.placed` protection_days)
+    protection_days: int | None = None
+    #: recorded under a policy older than 2026.2: the customs rules of that time apply
+    legacy_customs: bool = False
     #: the parcel's state when it was declared lost (a no-change scan finds it there)
     lost_from: ParcelStateName | None = None
     protection_end: dt.datetime | None = None
