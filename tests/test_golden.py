@@ -2,7 +2,8 @@
 
 `tests/golden/reference.jsonl` is a seeded `scripts/simulate.py` run (24 orders, 274
 events: keyed retries, timed events, disputes) made by the code before the
-performance work; `tests/golden/expected.json` holds its projections, every order's
+performance work (`main` as of the policy 2026.2; `reference-0.1.jsonl` is the same
+run recorded by parcelfsm 0.1); `tests/golden/expected.json` holds its projections, every order's
 `show` view at three instants and the `due` list. Any optimisation of the canonical
 encoder, the hash chain, the fold, the deadlines or the store must leave all of them
 byte-identical, and the stored hashes of the reference log must still verify.
@@ -26,6 +27,8 @@ sys.path.insert(0, str(GOLDEN))
 import make_golden  # noqa: E402  (the generator defines how the expected files were made)
 
 REFERENCE = GOLDEN / "reference.jsonl"
+#: the same simulation recorded by parcelfsm 0.1 (policy 2026.1): old logs must still verify
+REFERENCE_0_1 = GOLDEN / "reference-0.1.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +133,16 @@ def test_a_changed_byte_in_the_reference_log_fails_verification(tmp_path: Path) 
         pytest.raises(parcelfsm.errors.ParcelFsmError),
     ):
         orders.import_lines(lines)
+
+
+def test_a_log_recorded_by_parcelfsm_0_1_still_imports_verifies_and_exports_byte_identical(
+    tmp_path: Path,
+) -> None:
+    """The stored hashes of an older log (another default policy) verify unchanged."""
+    text = REFERENCE_0_1.read_text(encoding="utf-8")
+    with parcelfsm.open(str(tmp_path / "old.db"), clock=ManualClock("2027-01-01")) as orders:
+        report = orders.import_lines(text.splitlines())
+        assert report.appended == len(text.splitlines())
+        assert orders.replay(verify=True).problems == ()
+        lines = [json.dumps(e.to_json(), sort_keys=True) for e in orders.export_events()]
+    assert "\n".join(lines) + "\n" == text

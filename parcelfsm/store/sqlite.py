@@ -189,11 +189,9 @@ class SQLiteBackend:
                 f"database {self.path!r} has schema {version}, this parcelfsm needs {SCHEMA_VERSION}"
                 + ("" if version else " (not a parcelfsm database)")
             )
-        if self.path != ":memory:":
-            # WAL must be chosen outside a transaction (inside one SQLite silently keeps
-            # the rollback journal: every commit then syncs and readers block writers)
-            with contextlib.suppress(sqlite3.OperationalError):
-                self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if self.path != ":memory:" and version == 0:
+            # outside any transaction: SQLite cannot switch a journal mode inside one
+            self._execute("PRAGMA journal_mode = WAL").fetchone()
         with self.transaction():
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
@@ -234,6 +232,8 @@ class SQLiteBackend:
         """`BEGIN IMMEDIATE` … `COMMIT` (nested: SAVEPOINT), rolled back on any exception."""
         if self.read_only:
             raise ValidationError(f"database {self.path!r} is open read-only")
+        if self._depth < 0:
+            raise StorageError("a write inside a read snapshot (the caller's bug)")
         if self._depth:
             name = f"sp{self._depth}"
             self._execute(f"SAVEPOINT {name}")
@@ -278,6 +278,14 @@ class SQLiteBackend:
             self._depth = 0
             self._rollback()
 
+    def _atomic(self) -> contextlib.AbstractContextManager[None]:
+        """Inside a write transaction, its caller's (savepoint) atomicity; else one of our own.
+
+        The service runs each command in its own transaction or savepoint, so a second
+        savepoint per call would only cost statements.
+        """
+        return contextlib.nullcontext() if self._depth > 0 else self.transaction()
+
     def _begin(self, statement: str) -> None:
         # the busy handler waits up to the busy timeout; after that the caller retries
         try:
@@ -299,71 +307,46 @@ class SQLiteBackend:
     # -- recorder ---------------------------------------------------------------------
 
     def insert_events(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> list[int]:
-        """Insert rows and keys atomically; return the positions.
-
-        Inside the caller's transaction no savepoint is taken (one statement less per
-        append each way): a failure deletes what this call inserted before it raises.
-        """
-        if self._depth <= 0:
-            with self.transaction():
-                return self._insert(rows, keys)
+        """Insert rows and keys atomically with the enclosing transaction; return the positions."""
         positions: list[int] = []
-        done_keys: list[str] = []
-        try:
-            return self._insert(rows, keys, positions, done_keys)
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.executemany("DELETE FROM events WHERE position = ?", [(p,) for p in positions])
-                self._conn.executemany("DELETE FROM keys WHERE key = ?", [(k,) for k in done_keys])
-            raise
-
-    def _insert(
-        self,
-        rows: Sequence[EventRow],
-        keys: Sequence[KeyRow],
-        positions: list[int] | None = None,
-        done_keys: list[str] | None = None,
-    ) -> list[int]:
-        positions = [] if positions is None else positions
-        for r in rows:
-            try:
-                cur = self._conn.execute(
-                    INSERT_EVENT,
-                    (
-                        r.stream_id,
-                        r.version,
-                        r.type,
-                        r.schema_version,
-                        r.occurred_at,
-                        r.recorded_at,
-                        r.due_at,
-                        r.key,
-                        r.data,
-                        r.prev_hash,
-                        r.hash,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "key" in str(exc):
-                    raise IdempotencyConflict(
-                        f"key {r.key!r:.100} is already used by another event"
+        with self._atomic():
+            for r in rows:
+                try:
+                    cur = self._conn.execute(
+                        INSERT_EVENT,
+                        (
+                            r.stream_id,
+                            r.version,
+                            r.type,
+                            r.schema_version,
+                            r.occurred_at,
+                            r.recorded_at,
+                            r.due_at,
+                            r.key,
+                            r.data,
+                            r.prev_hash,
+                            r.hash,
+                        ),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if "key" in str(exc):
+                        raise IdempotencyConflict(
+                            f"key {r.key!r:.100} is already used by another event"
+                        ) from None
+                    raise ConcurrencyConflict(
+                        f"order {r.stream_id!r} moved on concurrently (v{r.version})"
                     ) from None
-                raise ConcurrencyConflict(
-                    f"order {r.stream_id!r} moved on concurrently (v{r.version})"
-                ) from None
-            except sqlite3.Error as exc:
-                raise _translate(exc, "insert") from None
-            assert cur.lastrowid is not None
-            positions.append(cur.lastrowid)
-        for k in keys:
-            try:
-                self._conn.execute(
-                    INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
-                )
-            except sqlite3.IntegrityError:
-                raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
-            if done_keys is not None:
-                done_keys.append(k.key)
+                except sqlite3.Error as exc:
+                    raise _translate(exc, "insert") from None
+                assert cur.lastrowid is not None
+                positions.append(cur.lastrowid)
+            for k in keys:
+                try:
+                    self._conn.execute(
+                        INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
+                    )
+                except sqlite3.IntegrityError:
+                    raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
         return positions
 
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
@@ -406,26 +389,20 @@ class SQLiteBackend:
     # -- projections ------------------------------------------------------------------
 
     def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
-        """Replace each order's row and deadlines (inside the caller's transaction when
-        there is one: a failure rolls that back, so no savepoint of its own)."""
-        if self._depth <= 0:
-            with self.transaction():
-                self._save(rows)
-        else:
-            self._save(rows)
-
-    def _save(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
-        latest = {order.stream_id: (order, order_deadlines) for order, order_deadlines in rows}
+        """Replace each order's row and deadlines: three `executemany` calls for the
+        whole batch (a rebuild or a tick chunk writes hundreds of orders at once)."""
+        latest = {order.stream_id: (order, deadlines) for order, deadlines in rows}
         orders = [_order_tuple(order) for order, _ in latest.values()]
         ids = [(stream_id,) for stream_id in latest]
         deadlines = [_deadline_tuple(d) for _, ds in latest.values() for d in ds]
-        try:
-            self._conn.executemany(UPSERT_ORDER, orders)
-            self._conn.executemany(DELETE_DEADLINES, ids)
-            if deadlines:
-                self._conn.executemany(INSERT_DEADLINE, deadlines)
-        except sqlite3.Error as exc:
-            raise _translate(exc, "insert") from None
+        with self._atomic():
+            try:
+                self._conn.executemany(UPSERT_ORDER, orders)
+                self._conn.executemany(DELETE_DEADLINES, ids)
+                if deadlines:
+                    self._conn.executemany(INSERT_DEADLINE, deadlines)
+            except sqlite3.Error as exc:
+                raise _translate(exc, "insert") from None
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""
