@@ -18,14 +18,14 @@ from typing import Any, Final
 import attrs
 
 from parcelfsm.canonical import parse_json
-from parcelfsm.clock import parse_time
+from parcelfsm.clock import format_time, parse_time
 from parcelfsm.decide import check_order_id
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
 from parcelfsm.fold import evolve, fold
 from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
-from parcelfsm.store import EventLog
+from parcelfsm.store import EventLog, EventRow
 
 BATCH: Final = 5000
 #: streams whose folded state an import keeps between batches (bounds its memory)
@@ -131,8 +131,9 @@ def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id
 
 def _chained(
     log: EventLog, event: StoredEvent, h: _Head, unflushed: dict[tuple[str, int], str]
-) -> StoredEvent | None:
-    """The event with its place in the stream's hash chain, or None when already stored."""
+) -> EventRow | None:
+    """The event's stored row, hashed in its place in the stream's chain, or None when
+    the event is already stored."""
     if event.version <= h.version:
         prev = _stored_hash(log, unflushed, event.stream_id, event.version - 1)
         if _stored_hash(log, unflushed, event.stream_id, event.version) != log.hash_of(event, prev):
@@ -140,12 +141,12 @@ def _chained(
         return None
     if event.version != h.version + 1:
         raise ValidationError(f"{event.stream_id} v{event.version} leaves a gap after v{h.version}")
-    computed = log.hash_of(event, h.hash)
-    if event.hash and event.hash != computed:
+    row = log.to_row(event, format_time(event.recorded_at), h.hash)
+    if event.hash and event.hash != row.hash:
         raise ValidationError("hash does not match the event's content")
     if event.prev_hash and event.prev_hash != h.hash:
         raise ValidationError("prev_hash does not continue the stream's chain")
-    return attrs.evolve(event, prev_hash=h.hash, hash=computed)
+    return row
 
 
 def import_lines(
@@ -161,7 +162,7 @@ def import_lines(
     between batches (a stream met again after it was dropped is read back from the log).
     """
     heads: OrderedDict[str, _Head] = OrderedDict()
-    batch: list[StoredEvent] = []
+    batch: list[EventRow] = []
     pending: dict[str, _Head] = {}  # streams with events in `batch`, and where they stand
     unflushed: dict[tuple[str, int], str] = {}  # (stream, version) → hash of the events in `batch`
     counts = {"lines": 0, "appended": 0, "skipped": 0}
@@ -180,7 +181,7 @@ def import_lines(
         if not batch:
             return
         with log.transaction():
-            log.append_stored(batch)
+            log.append_rows(batch)
             log.save_projection(s for s in (pending[sid].state for sid in sorted(pending)) if s is not None)
         counts["appended"] += len(batch)
         touched.update(pending)
@@ -197,20 +198,20 @@ def import_lines(
         try:
             parsed = parse_line(_decode(text, lineno), lineno, now)
             h = head(parsed.stream_id)
-            event = _chained(log, parsed, h, unflushed)
-            state = evolve(h.state, event, strict=True) if event is not None else None
+            row = _chained(log, parsed, h, unflushed)
+            state = evolve(h.state, parsed, strict=True) if row is not None else None
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"
             if exc.message.startswith(prefix):
                 raise
             raise type(exc)(f"{prefix}: {exc.message}") from None
-        if event is None:
+        if row is None:
             counts["skipped"] += 1
             continue
-        h.version, h.hash, h.state = event.version, event.hash, state
-        pending[event.stream_id] = h
-        unflushed[event.stream_id, event.version] = event.hash
-        batch.append(event)
+        h.version, h.hash, h.state = row.version, row.hash, state
+        pending[row.stream_id] = h
+        unflushed[row.stream_id, row.version] = row.hash
+        batch.append(row)
         if progress:
             progress(1)
         if len(batch) >= BATCH:

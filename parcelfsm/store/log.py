@@ -115,24 +115,30 @@ class EventLog:
 
     def append_stored(self, events: Sequence[StoredEvent]) -> None:
         """Insert events exactly as stored elsewhere (import: the caller checked the chain)."""
-        rows = [
-            EventRow(
-                0,
-                e.stream_id,
-                e.version,
-                e.type,
-                e.schema_version,
-                format_time(e.occurred_at),
-                format_time(e.recorded_at),
-                format_time(e.due_at) if e.due_at else None,
-                e.key,
-                canonical_json(e.data),
-                e.prev_hash,
-                e.hash,
-            )
-            for e in events
-        ]
-        keys = [KeyRow(e.key, e.stream_id, e.version, e.version, None) for e in events if e.key is not None]
+        self.append_rows(
+            [
+                EventRow(
+                    0,
+                    e.stream_id,
+                    e.version,
+                    e.type,
+                    e.schema_version,
+                    format_time(e.occurred_at),
+                    format_time(e.recorded_at),
+                    format_time(e.due_at) if e.due_at else None,
+                    e.key,
+                    canonical_json(e.data),
+                    e.prev_hash,
+                    e.hash,
+                )
+                for e in events
+            ]
+        )
+
+    def append_rows(self, rows: Sequence[EventRow]) -> None:
+        """Insert rows `to_row` made (import: the caller checked their chain); keys are
+        recorded without a fingerprint (the original command's data is not known)."""
+        keys = [KeyRow(r.key, r.stream_id, r.version, r.version, None) for r in rows if r.key is not None]
         self.backend.insert_events(rows, keys)
 
     def hash_of(self, event: StoredEvent, prev_hash: str) -> str:
