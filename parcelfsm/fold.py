@@ -27,7 +27,6 @@ from parcelfsm.money import Escrow
 from parcelfsm.policy import DUTY_KEY, Policy
 from parcelfsm.records import Envelope
 from parcelfsm.state import Anchor, OrderState, can_open_dispute
-from parcelfsm.tracking import normalize_key
 
 DAY: Final = dt.timedelta(days=1)
 #: the parcel states where the destination's customs has it
@@ -236,7 +235,11 @@ def _scanned(s: OrderState, e: Envelope) -> None:
             + (" (final state)" if before in PARCEL_FINALS else "")
         ) from None
     anchor = Anchor(e.occurred_at, e.version)
-    text = normalize_key(e.data.get("text") or "")
+    text = ""
+    if e.data.get("text"):
+        from parcelfsm.tracking import normalize_key  # its phrase tables load when first needed
+
+        text = normalize_key(e.data["text"])
     news = (
         s.legacy_customs
         or before not in AT_CUSTOMS
