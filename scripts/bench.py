@@ -289,16 +289,8 @@ def one_size(
             row("tick", sync, n_orders, base.measured(partial(pf_tick, placed, tick_db, sync), repeats))
         )
     # the import as a user runs it: a whole process, its peak memory
-    peak = base.process_peak(
-        [
-            *base.cli_argv(),
-            "--db",
-            fresh(os.path.join(d, "cli-import.db")),
-            "--now",
-            "2027-01-01",
-            "import",
-            lines,
-        ]
+    peak = base.cli_peak(
+        ["--db", fresh(os.path.join(d, "cli-import.db")), "--now", "2027-01-01", "import", lines]
     )
     for r in rows:
         if r["measure"] == "import":
@@ -376,6 +368,7 @@ def bench(
     evaluate(rows)
     report["rows"] = rows
     report["scaling"] = bench_table.scaling(rows)
+    report["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["seconds_total"] = round(time.perf_counter() - begin, 1)
     return report
 

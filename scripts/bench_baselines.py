@@ -344,22 +344,50 @@ def import_seconds(repeats: int) -> dict[str, Any]:
     }
 
 
-def process_peak(argv: Sequence[str]) -> dict[str, Any]:
-    """Wall time and peak resident memory (ru_maxrss via `wait4`) of one child process."""
-    begin = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - begin
-    err = child.stderr.read().decode(errors="replace") if child.stderr else ""
-    if child.stderr:
-        child.stderr.close()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(argv)} exited {child.returncode}: {err[-500:]}")
+_PEAK_CODE = """
+import atexit, os, sys
+def _peak():
+    with open('/proc/self/status') as status, open(os.environ['BENCH_PEAK_FILE'], 'w') as out:
+        out.write(next(line.split()[1] for line in status if line.startswith('VmHWM')))
+atexit.register(_peak)
+from parcelfsm.cli import main
+sys.argv[0] = 'parcelfsm'
+main()
+"""
+
+
+def cli_peak(args: Sequence[str]) -> dict[str, Any]:
+    """Wall and CPU time and peak resident memory of `parcelfsm ARGS` as a process.
+
+    The peak is the process's own high-water mark (`VmHWM`, read as it exits): the
+    `ru_maxrss` that `wait4` reports would include the parent's memory shared at fork.
+    """
+    with tempfile.NamedTemporaryFile(prefix="peak-", delete=False) as handle:
+        peak_file = handle.name
+    env = {**os.environ, "BENCH_PEAK_FILE": peak_file}
+    try:
+        begin = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", _PEAK_CODE, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - begin
+        err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+        if child.stderr:
+            child.stderr.close()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise SystemExit(f"bench: parcelfsm {' '.join(args)} exited {child.returncode}: {err[-500:]}")
+        peak_kb = int(Path(peak_file).read_text() or 0)
+    finally:
+        os.remove(peak_file)
     return {
         "wall_s": round(wall, 4),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
-        "peak_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_mb": round(peak_kb / 1024, 1),
     }
 
 

@@ -120,7 +120,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Machine: {m['processor']}, {m['cpus']} CPUs, {m['platform']}, Python {m['python']}, "
         f"SQLite {m['sqlite']}, eventsourcing {m['eventsourcing']}; "
-        f"load average at start {m['load_avg']}.",
+        f"load average (1, 5, 15 min) at start {m['load_avg']}, at end {m.get('load_avg_end', '?')}.",
         f"Disk write+fsync (4 KiB) median: {report['fsync_before']['median_us']:.0f} µs before, "
         f"{report['fsync_after']['median_us']:.0f} µs after. "
         f"Medians of {report['settings']['repeats']} runs; rates are wall-clock, "
