@@ -11,7 +11,7 @@ alert is active while the deadline that raised it would still be due at that tim
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -266,24 +266,22 @@ def open_deadlines(state: OrderState) -> list[Deadline]:
     return out
 
 
-#: open deadlines of settled states, by identity (see `settled_open_deadlines`)
-_SETTLED: OrderedDict[int, tuple[OrderState, list[Deadline]]] = OrderedDict()
-_SETTLED_SIZE: Final = 64
+#: open deadlines of settled states, by identity, for as long as each state lives
+_SETTLED: dict[int, tuple[weakref.ref[OrderState], list[Deadline]]] = {}
 
 
 def settled_open_deadlines(state: OrderState) -> list[Deadline]:
     """`open_deadlines` of a settled state — one `fold`/`evolve` returned, which is never
     changed afterwards — computed once: a command's catch-up check and the projection
-    written after the previous command ask for the same state's deadlines. The list is
-    shared: callers must not change it. (A state being folded is changed in place, so
-    the fold itself calls `open_deadlines`.)"""
-    hit = _SETTLED.get(id(state))
-    if hit is not None and hit[0] is state:
+    written after the order's previous command ask for the same state's deadlines. The
+    list is shared: callers must not change it. (A state being folded is changed in
+    place, so the fold itself calls `open_deadlines`.)"""
+    key = id(state)
+    hit = _SETTLED.get(key)
+    if hit is not None and hit[0]() is state:
         return hit[1]
     out = open_deadlines(state)
-    _SETTLED[id(state)] = (state, out)
-    if len(_SETTLED) > _SETTLED_SIZE:
-        _SETTLED.popitem(last=False)
+    _SETTLED[key] = (weakref.ref(state, lambda _ref: _SETTLED.pop(key, None)), out)
     return out
 
 
