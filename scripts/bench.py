@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--orders, --scale, --repeats must be positive and --events-per-order at least 2")
     report = bench(args.orders, args.scale, args.events_per_order, modes, args.repeats, args.dir)
     text = json.dumps(report, indent=2)
-    table = bench_table.markdown(report)
+    table = bench_table.summary(report) + "\n" + bench_table.markdown(report)
     if args.json_out:
         Path(args.json_out).write_text(text + "\n", encoding="utf-8")
     else:

@@ -150,3 +150,49 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "CPU per item, large size / small size (≤ ~1.1: linear or better): "
               + ", ".join(f"{k} {v}" for k, v in report["scaling"].items()), ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _short(sample: dict[str, Any]) -> str:
+    if "bytes_per_event" in sample:
+        return f"{sample['bytes_per_event']:.0f} B/event"
+    if "median_s" in sample:
+        return f"{sample['median_s'] * 1000:.0f} ms"
+    per_s = sample.get("per_s")
+    if not per_s:
+        return "n/a"
+    cpu = sample.get("cpu_us_per_item")
+    rate = f"{per_s / 1000:.1f}k/s" if per_s >= 1000 else f"{per_s:.0f}/s"
+    return rate + (f", {cpu:.0f} µs CPU" if cpu is not None else "")
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line per measure at the large size: parcelfsm, the ratio to each kind of
+    baseline, the target (the README's short table)."""
+    m = report["machine"]
+    large = max(r["size_events"] for r in report["rows"] if r["measure"] == "append_single")
+    lines = [
+        f"{m['cpus']}-CPU {m['processor']} Linux, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"eventsourcing {m['eventsourcing']}; {large:,} events; shared machine "
+        f"(load {m['load_avg'][0]}–{m.get('load_avg_end', ['?'])[0]}), "
+        f"fsync {report['fsync_before']['median_us']:.0f}–{report['fsync_after']['median_us']:.0f} µs.",
+        "",
+        "| measure | sync | parcelfsm | vs raw sqlite3 | vs eventsourcing | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        size = report["settings"]["orders"][1] if r["measure"] == "tick" else large
+        if r["measure"] != "import_parcelfsm" and r["size_events"] != size:
+            continue
+        raw = [f"{b['ratio']:.2f}× {name.removeprefix('raw ')}" for name, b in r["baselines"].items()
+               if name.startswith("raw") and b.get("ratio") is not None]  # fmt: skip
+        es = [f"{b['ratio']:.2f}×" for name, b in r["baselines"].items()
+              if name.startswith("eventsourcing") and b.get("ratio") is not None]  # fmt: skip
+        cell = _short(r["parcelfsm"])
+        if r["measure"] == "import" and "process" in r:
+            cell += f"; peak {r['process']['peak_mb']:.0f} MB"
+        met = {True: "yes", False: "no", None: "—"}[r["met"]]
+        lines.append(
+            f"| {r['measure']} | {r['sync'] or '—'} | {cell} | {'; '.join(raw) or '—'} "
+            f"| {'; '.join(es) or '—'} | {r['target']} | {met} |"
+        )
+    return "\n".join(lines) + "\n"
