@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pg_fixtures import pg_cluster, pg_url
 
 from parcelfsm.testing import Scenario
+
+__all__ = ["pg_cluster", "pg_url"]  # PostgreSQL fixtures (tests/pg_fixtures.py)
 
 
 @pytest.fixture
