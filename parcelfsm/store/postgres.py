@@ -274,8 +274,9 @@ class PostgresBackend:
                 self._listener = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
                 self._listener.execute(f"LISTEN {q.CHANNEL}")
                 return
-            for _ in self._listener.notifies(timeout=max(0.0, seconds), stop_after=1):
-                for _ in self._listener.notifies(timeout=0.0):  # drain the rest of the burst
+            woken = any(True for _ in self._listener.notifies(timeout=max(0.0, seconds), stop_after=1))
+            if woken:  # drain the rest of the burst: one wake-up per burst of writes
+                for _ in self._listener.notifies(timeout=0.0):
                     pass
         except psycopg.Error as exc:
             self._close_listener()

@@ -1,0 +1,90 @@
+"""The timer loop: fire due deadlines as they fall due, on any number of processes.
+
+`run_timers(orders)` (and `parcelfsm tick --loop`) repeats one step: claim up to
+`batch` orders with a deadline due by now and fire them in one transaction
+(`Orders.fire_batch`; on PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so workers
+on many hosts never fire the same order), then sleep until the next deadline falls
+due — or until another process writes an earlier one (PostgreSQL `LISTEN/NOTIFY`;
+SQLite simply sleeps). Nothing is polled in between: an idle worker runs one
+indexed query per wake-up.
+
+Stopping: set `stop` (the CLI sets it on SIGTERM/SIGINT); the loop finishes the batch
+in hand, commits it and returns. A worker killed outright loses nothing: its batch
+rolls back with its transaction, its claims end with its connection, and the next
+iteration of any worker fires those deadlines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from parcelfsm.clock import to_micros
+from parcelfsm.records import StoredEvent
+
+if TYPE_CHECKING:
+    from parcelfsm.service import Orders
+
+#: longest single sleep: the loop re-reads the clock at least this often (seconds)
+MAX_SLEEP: Final = 60.0
+#: how often a sleeping worker looks at `stop` (seconds; a wait, not a database query)
+STOP_CHECK: Final = 0.5
+#: back-off when deadlines are due but other workers hold all of them (seconds)
+BUSY_BACKOFF: Final = 0.05
+_FAR: Final = 2**62
+
+
+def run_timers(
+    orders: Orders,
+    *,
+    batch: int = 100,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[list[StoredEvent]], None] | None = None,
+    max_sleep: float = MAX_SLEEP,
+) -> int:
+    """Fire deadlines as they fall due until `stop` is set; return how many events fired.
+
+    Each batch (up to `batch` orders) is one transaction; `on_batch` gets the events
+    of every batch that fired something, after it committed.
+    """
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    stop = stop or threading.Event()
+    backend = orders.log.backend
+    backend.wait(0)  # start listening before the first look, so no wake-up is missed
+    total = 0
+    while not stop.is_set():
+        fired, claimed = orders.fire_batch(orders.now(), batch)
+        total += len(fired)
+        if fired and on_batch is not None:
+            on_batch(fired)
+        if claimed >= batch or stop.is_set():
+            continue  # more may be due right now
+        delay = _until_next_due(orders, max_sleep)
+        if delay <= 0:
+            delay = BUSY_BACKOFF  # due, but claimed by other workers (or just fired)
+        _sleep(orders, delay, stop)
+    return total
+
+
+def _until_next_due(orders: Orders, max_sleep: float) -> float:
+    """Seconds until the earliest open deadline (`max_sleep` when there is none)."""
+    nxt = orders.log.backend.select_due(_FAR, 1)
+    if not nxt:
+        return max_sleep
+    return min(max_sleep, (nxt[0].due_us - to_micros(orders.now())) / 1_000_000)
+
+
+def _sleep(orders: Orders, seconds: float, stop: threading.Event) -> None:
+    """Wait `seconds` in slices of `STOP_CHECK`, returning early on a NOTIFY or `stop`."""
+    backend = orders.log.backend
+    remaining = seconds
+    while remaining > 0 and not stop.is_set():
+        step = min(remaining, STOP_CHECK)
+        started = time.monotonic()  # a duration for the sleep, not a time of the domain
+        backend.wait(step)
+        if time.monotonic() - started < step * 0.9:
+            return  # woken by another process's deadline: look again
+        remaining -= step
