@@ -131,6 +131,8 @@ class Bar:
     ended_by: str | None = None
     paused: bool = False
     remaining: dt.timedelta | None = None
+    #: ended by an event that is due by `at` but not stored yet (applied virtually)
+    virtual_end: bool = False
 
     @property
     def end(self) -> dt.datetime | None:
@@ -152,6 +154,7 @@ class Bar:
             "ended_at": format_time(self.ended_at) if self.ended_at else None,
             "ended_by": self.ended_by,
             "paused": self.paused,
+            "virtual_end": self.virtual_end,
         }
         if self.remaining is not None:
             out["remaining_s"] = int(self.remaining.total_seconds())
@@ -270,20 +273,20 @@ class _Builder:
         point = MoneyPoint(at, m.paid, m.held, m.released_to_seller, m.refunded_to_buyer)
         if not self.money or attrs.evolve(self.money[-1], at=at) != point:
             self.money.append(point)
-        self._deadlines(open_deadlines(state), event, at)
+        self._deadlines(open_deadlines(state), event, at, virtual)
 
-    def _deadlines(self, now_open: list[Deadline], event: Envelope, at: dt.datetime) -> None:
+    def _deadlines(self, now_open: list[Deadline], event: Envelope, at: dt.datetime, virtual: bool) -> None:
         fired = event.data.get("deadline") if event.due_at is not None else None
         by_kind = {d.kind: d for d in now_open}
         label = event.type if event.version is None else f"{event.type} v{event.version}"
         for kind, bar in list(self.open.items()):
             d = by_kind.get(kind)
             if kind == fired:
-                self._close(bar, "fired", bar.due_at or at, label)
+                self._close(bar, "fired", bar.due_at or at, label, virtual)
             elif d is None:
-                self._close(bar, "dropped", at, label)
+                self._close(bar, "dropped", at, label, virtual)
             elif (d.due_at, d.set_by_version, d.paused) != (bar.due_at, bar.set_by_version, bar.paused):
-                self._close(bar, "rearmed", at, label)
+                self._close(bar, "rearmed", at, label, virtual)
         for kind, d in by_kind.items():
             if kind not in self.open:
                 self.open[kind] = Bar(
@@ -299,9 +302,12 @@ class _Builder:
                     remaining=d.remaining,
                 )
 
-    def _close(self, bar: Bar, status: BarStatus, at: dt.datetime, label: str) -> None:
+    def _close(self, bar: Bar, status: BarStatus, at: dt.datetime, label: str, virtual: bool) -> None:
         del self.open[bar.kind]
-        self.closed.append(attrs.evolve(bar, status=status, ended_at=max(at, bar.set_at), ended_by=label))
+        ended = attrs.evolve(
+            bar, status=status, ended_at=max(at, bar.set_at), ended_by=label, virtual_end=virtual
+        )
+        self.closed.append(ended)
 
     def finish(self, order_id: str, currency: str, now: dt.datetime) -> Timeline:
         end = max(now, self.last)

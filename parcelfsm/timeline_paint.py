@@ -96,7 +96,7 @@ def span_text(span: dt.timedelta) -> str:
 
 def text_width(text: str, size: float) -> float:
     """A slightly generous estimate of rendered text width in px (DejaVu/Liberation Sans)."""
-    return len(text) * size * 0.55
+    return len(text) * size * 0.52
 
 
 def el(tag: str, **attrs: object) -> str:

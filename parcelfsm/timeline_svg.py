@@ -96,7 +96,10 @@ class Drawing:
     def header(self) -> None:
         tl = self.tl
         states = ", ".join(f"{lane} {state}" for lane, state in tl.states.items())
-        sub = f"as of {format_time(tl.now)}  ·  {len(tl.marks)} events  ·  now: {states}"
+        stored = sum(1 for m in tl.marks if not m.virtual)
+        due = len(tl.marks) - stored
+        counted = f"{stored} events" + (f" + {due} due by now, not stored yet" if due else "")
+        sub = f"as of {format_time(tl.now)}  ·  {counted}  ·  now: {states}"
         self.out += [
             text(LEFT, 30, f"Order {tl.order_id}", 20, font_weight="700", fill=INK),
             text(LEFT, 52, sub, 13, fill=MUTED),
@@ -198,6 +201,8 @@ class Drawing:
                    stroke=GHOST, stroke_dasharray="3 2")
             )  # fmt: skip
         look: dict[str, object] = {"fill": STATUS_FILL[b.status]}
+        if b.virtual_end:
+            look["fill_opacity"] = 0.55
         if b.paused:
             look = {"fill": "url(#paused)", "stroke": STATUS_FILL["open"]}
         parts.append(el("rect", x=x0, y=mid - 6, width=round(x1 - x0, 1), height=12, rx=2, **look))
@@ -252,11 +257,11 @@ class Drawing:
         self.out.append("</g>")
         self.y = top + height + 24
 
-    def now_line(self, top: float) -> None:
+    def now_line(self, top: float) -> list[str]:
         x = self.scale.x(self.tl.now)
         label = f"now  {short_time(self.tl.now)}"
         w = text_width(label, 11) + 12
-        self.out += [
+        return [
             '<g class="now">',
             el("line", x1=x, y1=top - 18, x2=x, y2=self.y - 14, stroke=INK, stroke_width=2,
                stroke_dasharray="6 3"),
@@ -285,7 +290,8 @@ def bar_label(label: str, short: str, x0: float, x1: float, right: float, y: flo
 
 
 def status_text(b: Bar) -> str:
-    """How the arming ended (or that it is open), for the bar's label."""
+    """How the arming ended (or that it is open), for the bar's label. (An end not stored
+    yet names its event without a version; the tooltip says so.)"""
     due = short_time(b.due_at) if b.due_at else "—"
     if b.status == "fired":
         return f"fired {due} → {b.on_expiry}"
@@ -310,7 +316,8 @@ def bar_tip(b: Bar) -> str:
     if b.remaining is not None:
         lines.append(f"time left while paused: {span_text(b.remaining)}")
     if b.ended_by:
-        lines.append(f"ended by {b.ended_by} at {format_time(b.ended_at or b.set_at)}")
+        unstored = " (due by now, not stored yet)" if b.virtual_end else ""
+        lines.append(f"ended by {b.ended_by} at {format_time(b.ended_at or b.set_at)}{unstored}")
     return "\n".join(lines)
 
 
@@ -323,8 +330,7 @@ def svg(tl: Timeline) -> str:
     d.lanes()
     d.deadlines()
     d.money()
-    d.out[head:head] = d.axis(axis_top, d.y - 14)  # grid lines go under everything else
-    d.now_line(axis_top)
+    d.out[head:head] = d.axis(axis_top, d.y - 14) + d.now_line(axis_top)  # under the rest
     height = round(d.y)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
