@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
-from parcelfsm.clock import format_time
+from parcelfsm.clock import format_time, to_utc
 from parcelfsm.deadlines import KINDS, RANK, Deadline, open_deadlines
 from parcelfsm.decide import fire_due
 from parcelfsm.errors import NotFound, ParcelFsmError
@@ -359,7 +359,14 @@ def build_timeline(events: Iterable[Envelope], at: dt.datetime) -> Timeline:
     return builder.finish(state.order_id, state.escrow.currency, at)
 
 
-def order_timeline(orders: Orders, order_id: str, at: dt.datetime | None = None) -> Timeline:
-    """The timeline of `order_id` in an order book, at `at` (default: the book's clock)."""
+def order_timeline(orders: Orders, order_id: str, at: dt.datetime | str | None = None) -> Timeline:
+    """The timeline of `order_id` in an order book, at `at` (default: the book's clock).
+
+    Raises:
+        NotFound: no such order, or it had not been placed by `at`.
+        ValidationError: a malformed order id or time.
+    """
+    # 1970 … 9000, as for events: the drawing has room for look-ahead past `at`
+    when = to_utc(at if at is not None else orders.now(), "at")
     events: Sequence[Envelope] = orders.history(order_id)
-    return build_timeline(events, at if at is not None else orders.now())
+    return build_timeline(events, when)

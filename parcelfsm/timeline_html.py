@@ -112,15 +112,16 @@ def page(tl: Timeline) -> str:
     )
 
 
-def render_html(orders: Orders, order_id: str, at: dt.datetime | None = None) -> str:
+def render_html(orders: Orders, order_id: str, at: dt.datetime | str | None = None) -> str:
     """The timeline page of `order_id` as read at `at` (default: the order book's clock).
 
     Raises:
         NotFound: no such order, or it had not been placed by `at`.
+        ValidationError: a malformed order id or time.
     """
     return page(order_timeline(orders, order_id, at))
 
 
-def render_svg(orders: Orders, order_id: str, at: dt.datetime | None = None) -> str:
+def render_svg(orders: Orders, order_id: str, at: dt.datetime | str | None = None) -> str:
     """The timeline of `order_id` as a standalone SVG document (no page, no script)."""
     return svg(order_timeline(orders, order_id, at))

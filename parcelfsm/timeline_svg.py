@@ -12,6 +12,7 @@ drawn as an arrow at the edge and named in the bar's label.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from html import escape
 
 import attrs
@@ -62,18 +63,20 @@ class Scale:
 
 
 def window(tl: Timeline) -> Scale:
-    """The drawn span: the story, plus a look-ahead for due times (40 % of the story, ≥ 7 days)."""
+    """The drawn span: the story, plus a look-ahead for due times (40 % of the story, 7 to
+    365 days), with small margins."""
     span = max(tl.now - tl.start, dt.timedelta(hours=1))
-    ahead = max(dt.timedelta(days=7), span * 0.4)
+    ahead = min(max(dt.timedelta(days=7), span * 0.4), dt.timedelta(days=365))
+    margin = min(span * 0.02, dt.timedelta(days=30))
     last = max([tl.now, *(m.at for m in tl.marks), *(b.due_at for b in tl.bars if b.due_at)])
-    end = max(min(last, tl.now + ahead), tl.now) + span * 0.03
-    return Scale(tl.start - span * 0.02, end)
+    return Scale(tl.start - margin, max(min(last, tl.now + ahead), tl.now) + margin * 1.5)
 
 
 def ticks(scale: Scale) -> list[dt.datetime]:
     """Midnights (UTC) at a step that gives at most 16 labels."""
     days = (scale.t1 - scale.t0) / dt.timedelta(days=1)
-    step = next((s for s in (1, 2, 3, 7, 14, 28, 56, 91, 182, 364) if days / s <= 16), 728)
+    step = next((s for s in (1, 2, 3, 7, 14, 28, 56, 91, 182, 364) if days / s <= 16), 0)
+    step = step or 364 * math.ceil(days / 364 / 16)  # whole years
     t = scale.t0.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
     if step == 7:  # weeks start on Mondays
         t += dt.timedelta(days=(7 - t.weekday()) % 7)
