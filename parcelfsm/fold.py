@@ -16,31 +16,26 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from parcelfsm.deadlines import derive, next_due
-from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError
+from parcelfsm.errors import IllegalTransition, OutOfOrder, ParcelFsmError, ValidationError
 from parcelfsm.fields import MAX_DAYS
+from parcelfsm.fold_dispute import DISPUTE_GUARDS, DISPUTE_HANDLERS
+from parcelfsm.handlers import Handler, handler_table
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.records import Envelope
-from parcelfsm.state import Anchor, OrderState
+from parcelfsm.state import (
+    Anchor,
+    OrderState,
+    as_dispute_state,
+    as_order_state,
+    as_parcel_state,
+    can_open_dispute,
+)
 
 DAY: Final = dt.timedelta(days=1)
-Handler = Callable[[OrderState, Envelope], None]
-HANDLERS: Final[dict[str, Handler]] = {}
-#: checks that run before the machines step, so their error wins (WindowClosed …)
-GUARDS: Final[dict[str, Handler]] = {}
-
-
-def handles(*types: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more event types."""
-
-    def wrap(fn: Handler) -> Handler:
-        for t in types:
-            HANDLERS[t] = fn
-        return fn
-
-    return wrap
+ORDER_HANDLERS, handles = handler_table()
 
 
 def fold(
@@ -56,6 +51,24 @@ def fold(
     for event in events:
         current = _apply(current, event, strict)
     return current
+
+
+def fold_at(events: Iterable[Envelope], at: dt.datetime) -> OrderState | None:
+    """Fold the events that had occurred by `at` (docs/rules.md "Reading at an instant").
+
+    A scan whose carrier time precedes the shipment it was recorded after cannot be
+    applied before that shipment; it is left out of the earlier view.
+    """
+    state: OrderState | None = None
+    for event in events:
+        if event.occurred_at > at:
+            continue
+        try:
+            state = evolve(state, event)
+        except ParcelFsmError:
+            if event.type != "parcel.scanned":
+                raise
+    return state
 
 
 def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:
@@ -129,12 +142,12 @@ def _conditions(state: OrderState) -> Callable[[str], bool]:
 def _step_machines(state: OrderState, event: Envelope) -> None:
     t = event.type
     if t in ORDER.triggers:
-        state.order = ORDER.step(state.order, t, _conditions(state))
+        state.order = as_order_state(ORDER.step(state.order, t, _conditions(state)))
     if t in DISPUTE.triggers:
-        state.dispute_state = DISPUTE.step(state.dispute_state, t)
+        state.dispute_state = as_dispute_state(DISPUTE.step(state.dispute_state, t))
     if t in PARCEL.triggers:
         before = state.parcel
-        state.parcel = PARCEL.step(state.parcel, t, _conditions(state))
+        state.parcel = as_parcel_state(PARCEL.step(state.parcel, t, _conditions(state)))
         if t == "parcel.presumed_lost":
             state.lost_from = before
 
@@ -205,7 +218,7 @@ def _scanned(s: OrderState, e: Envelope) -> None:
         return  # a late scan: recorded, changes no state, moves no deadline
     before = s.parcel
     try:
-        s.parcel = PARCEL.step(s.parcel, scan_trigger(status), _conditions(s))
+        s.parcel = as_parcel_state(PARCEL.step(s.parcel, scan_trigger(status), _conditions(s)))
     except IllegalTransition:
         raise IllegalTransition(
             f"parcel.scanned: a {status} scan cannot move a {before} parcel"
@@ -272,14 +285,9 @@ def _return_started(s: OrderState, e: Envelope) -> None:
     s.pickup_anchor = None
 
 
-def can_open_dispute(s: OrderState) -> bool:
-    """True while `dispute.opened` would be accepted (order shipped, window open)."""
-    if s.dispute_state != "none":
-        return False
-    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)
-
-
-# The dispute's handlers live in their own module; importing it registers them.
-from parcelfsm import fold_dispute  # noqa: E402, F401
+#: every event type's handler: the order and parcel ones above, the dispute's beside them
+HANDLERS: Final[dict[str, Handler]] = {**ORDER_HANDLERS, **DISPUTE_HANDLERS}
+#: checks that run before the machines step, so their error wins (WindowClosed …)
+GUARDS: Final[dict[str, Handler]] = dict(DISPUTE_GUARDS)
 
 __all__ = ["GUARDS", "HANDLERS", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]

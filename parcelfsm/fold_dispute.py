@@ -10,14 +10,15 @@ when the order had already completed.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import attrs
 
 from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
-from parcelfsm.fold import GUARDS, can_open_dispute, handles
+from parcelfsm.handlers import Handler, handler_table
 from parcelfsm.money import refund_for
 from parcelfsm.records import Envelope
-from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome
+from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome, can_open_dispute
 from parcelfsm.vocabulary import BUYER_FAULT_CAUSES, SELLER_FAULT_CAUSES
 
 
@@ -37,8 +38,9 @@ def _guard_reopen(s: OrderState, e: Envelope) -> None:
         raise WindowClosed("dispute.reopened: the reopen window has closed")
 
 
-GUARDS["dispute.opened"] = _guard_open
-GUARDS["dispute.reopened"] = _guard_reopen
+#: checks that run before the machines step, so their error wins (WindowClosed …)
+DISPUTE_GUARDS: Final[dict[str, Handler]] = {"dispute.opened": _guard_open, "dispute.reopened": _guard_reopen}
+DISPUTE_HANDLERS, handles = handler_table()
 
 
 @handles("dispute.opened")

@@ -7,13 +7,57 @@ built only by `parcelfsm.fold`; everything else reads it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final, Literal, cast, get_args
 
 import attrs
 
 from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.vocabulary import CUSTOMS_REASONS
+
+#: the order's lifecycle states (docs/rules.md "States")
+OrderStateName = Literal["awaiting_shipment", "awaiting_delivery", "frozen", "finished", "cancelled"]
+#: the parcel's lifecycle states
+ParcelStateName = Literal[
+    "not_shipped",
+    "shipped",
+    "in_transit",
+    "at_customs",
+    "held_at_customs",
+    "at_pickup_point",
+    "out_for_delivery",
+    "delivered",
+    "returning",
+    "returned",
+    "lost",
+    "seized",
+]
+#: the dispute's lifecycle states ("none": no dispute was opened)
+DisputeStateName = Literal[
+    "none", "awaiting_seller", "negotiating", "escalated", "withdrawn", "resolved", "closed"
+]
+
+ORDER_STATES: Final = frozenset(get_args(OrderStateName))
+PARCEL_STATES: Final = frozenset(get_args(ParcelStateName))
+DISPUTE_STATES: Final = frozenset(get_args(DisputeStateName))
+
+
+def as_order_state(name: str) -> OrderStateName:
+    """`name` typed as an order state (the machines only ever return these)."""
+    assert name in ORDER_STATES, name
+    return cast(OrderStateName, name)
+
+
+def as_parcel_state(name: str) -> ParcelStateName:
+    """`name` typed as a parcel state."""
+    assert name in PARCEL_STATES, name
+    return cast(ParcelStateName, name)
+
+
+def as_dispute_state(name: str) -> DisputeStateName:
+    """`name` typed as a dispute state."""
+    assert name in DISPUTE_STATES, name
+    return cast(DisputeStateName, name)
 
 
 @attrs.frozen
@@ -94,9 +138,9 @@ class OrderState:
     processing_days: int
     processing_rule: str
     version: int = 0
-    order: str = "awaiting_shipment"
-    parcel: str = "not_shipped"
-    dispute_state: str = "none"
+    order: OrderStateName = "awaiting_shipment"
+    parcel: ParcelStateName = "not_shipped"
+    dispute_state: DisputeStateName = "none"
     last_at: dt.datetime | None = None
     shipped: Anchor | None = None
     tracking_number: str | None = None
@@ -110,7 +154,7 @@ class OrderState:
     pickup_anchor: Anchor | None = None
     last_scan_status: str | None = None
     #: the parcel's state when it was declared lost (a no-change scan finds it there)
-    lost_from: str | None = None
+    lost_from: ParcelStateName | None = None
     protection_end: dt.datetime | None = None
     protection_remaining: dt.timedelta | None = None
     protection_set: Anchor | None = None
@@ -145,3 +189,10 @@ class OrderState:
             fired=dict(self.fired),
             dispute=self.dispute.clone() if self.dispute else None,
         )
+
+
+def can_open_dispute(s: OrderState) -> bool:
+    """True while `dispute.opened` would be accepted (order shipped, window open)."""
+    if s.dispute_state != "none":
+        return False
+    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)
