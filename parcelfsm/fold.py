@@ -20,19 +20,13 @@ from parcelfsm.errors import IllegalTransition, OutOfOrder, ParcelFsmError, Vali
 from parcelfsm.fields import MAX_DAYS
 from parcelfsm.fold_dispute import DISPUTE_GUARDS, DISPUTE_HANDLERS
 from parcelfsm.handlers import Handler, handler_table
+from parcelfsm.lifecycles import as_dispute_state, as_order_state, as_parcel_state
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.records import Envelope
-from parcelfsm.state import (
-    Anchor,
-    OrderState,
-    as_dispute_state,
-    as_order_state,
-    as_parcel_state,
-    can_open_dispute,
-)
+from parcelfsm.state import Anchor, OrderState, can_open_dispute
 
 DAY: Final = dt.timedelta(days=1)
 ORDER_HANDLERS, handles = handler_table()

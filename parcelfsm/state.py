@@ -7,57 +7,14 @@ built only by `parcelfsm.fold`; everything else reads it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any
 
 import attrs
 
+from parcelfsm.lifecycles import DisputeStateName, OrderStateName, ParcelStateName
 from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.vocabulary import CUSTOMS_REASONS
-
-#: the order's lifecycle states (docs/rules.md "States")
-OrderStateName = Literal["awaiting_shipment", "awaiting_delivery", "frozen", "finished", "cancelled"]
-#: the parcel's lifecycle states
-ParcelStateName = Literal[
-    "not_shipped",
-    "shipped",
-    "in_transit",
-    "at_customs",
-    "held_at_customs",
-    "at_pickup_point",
-    "out_for_delivery",
-    "delivered",
-    "returning",
-    "returned",
-    "lost",
-    "seized",
-]
-#: the dispute's lifecycle states ("none": no dispute was opened)
-DisputeStateName = Literal[
-    "none", "awaiting_seller", "negotiating", "escalated", "withdrawn", "resolved", "closed"
-]
-
-ORDER_STATES: Final = frozenset(get_args(OrderStateName))
-PARCEL_STATES: Final = frozenset(get_args(ParcelStateName))
-DISPUTE_STATES: Final = frozenset(get_args(DisputeStateName))
-
-
-def as_order_state(name: str) -> OrderStateName:
-    """`name` typed as an order state (the machines only ever return these)."""
-    assert name in ORDER_STATES, name
-    return cast(OrderStateName, name)
-
-
-def as_parcel_state(name: str) -> ParcelStateName:
-    """`name` typed as a parcel state."""
-    assert name in PARCEL_STATES, name
-    return cast(ParcelStateName, name)
-
-
-def as_dispute_state(name: str) -> DisputeStateName:
-    """`name` typed as a dispute state."""
-    assert name in DISPUTE_STATES, name
-    return cast(DisputeStateName, name)
 
 
 @attrs.frozen
