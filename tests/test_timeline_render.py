@@ -19,10 +19,11 @@ from click.testing import CliRunner, Result
 import parcelfsm
 from parcelfsm.cli import cli
 from parcelfsm.clock import ManualClock
+from parcelfsm.machines import MACHINES
 from parcelfsm.testing import DEFAULTS, Scenario
 from parcelfsm.timeline import order_timeline
 from parcelfsm.timeline_html import render_html, render_svg
-from parcelfsm.timeline_paint import amount
+from parcelfsm.timeline_paint import STATE_FILL, amount
 from parcelfsm.timeline_svg import svg, ticks, window
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -216,3 +217,10 @@ def test_a_story_of_centuries_draws_a_readable_axis() -> None:
             assert ET.fromstring(svg(model)).tag == f"{SVG}svg"
     finally:
         s.close()
+
+
+def test_every_state_of_every_machine_has_its_own_colour() -> None:
+    """A state without a fill would be drawn grey and unlabelled by colour."""
+    for machine in MACHINES.values():
+        states = [s for s in machine.states if not (machine.name == "order" and s == "none")]
+        assert not [s for s in states if s not in STATE_FILL], machine.name
