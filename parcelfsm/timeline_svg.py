@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from html import escape
+from typing import Final
 
 import attrs
 
@@ -47,6 +49,9 @@ from parcelfsm.timeline_paint import (
     text_width,
     title,
 )
+
+#: more deadline armings than this share one row per kind
+ROW_LIMIT: Final = 24
 
 
 @attrs.frozen
@@ -169,35 +174,45 @@ class Drawing:
 
     def deadlines(self) -> None:
         self.y += 18
-        note = "one bar per arming: from the event that set it to its due time, labelled with its rule"
+        rows = deadline_rows(self.tl.bars)
+        compact = len(rows) < len(self.tl.bars)
+        note = (
+            "one row per deadline (many armings): each bar from the event that set it; rule on the last"
+            if compact
+            else "one bar per arming: from the event that set it to its due time, labelled with its rule"
+        )
         self.out += [
             text(16, self.y, "Deadlines", 14, font_weight="700", fill=INK),
             text(LEFT, self.y, note, 11, fill=MUTED),
         ]
         self.y += 12
         lane = None
-        for b in self.tl.bars:
-            if lane is not None and b.lane != lane:
+        for row in rows:
+            if lane is not None and row[0].lane != lane:
                 self.out.append(
                     el("line", x1=16, y1=self.y + 2, x2=WIDTH - RIGHT, y2=self.y + 2, stroke=GRID)
                 )
                 self.y += 4
-            lane = b.lane
-            self.bar(b, self.y + 11)
+            lane, mid = row[0].lane, self.y + 11
+            self.out += [
+                el("rect", x=10, y=mid - 4, width=8, height=8, rx=2, fill=LANE_INK[lane]),
+                text(24, mid + 4, row[0].kind, 12, fill=INK),
+            ]
+            for i, b in enumerate(row):
+                self.bar(b, mid, last=i == len(row) - 1)
             self.y += 21
 
-    def bar(self, b: Bar, mid: float) -> None:
+    def bar(self, b: Bar, mid: float, last: bool = True) -> None:
+        """One arming; in a shared row only the last gets its ghost and label."""
         x0 = self.scale.x(b.set_at)
         end = b.end or self.tl.now
         x1 = max(self.scale.x(end), x0 + 2)
         parts = [
             f'<g class="bar bar-{b.status}" data-kind="{b.kind}" data-status="{b.status}" '
-            f'data-rule="{escape(b.rule)}">',
-            el("rect", x=10, y=mid - 4, width=8, height=8, rx=2, fill=LANE_INK[b.lane]),
-            text(24, mid + 4, b.kind, 12, fill=INK),
+            f'data-rule="{escape(b.rule)}">'
         ]
         right = x1
-        if b.status in ("dropped", "rearmed") and b.due_at is not None and b.due_at > end:
+        if last and b.status in ("dropped", "rearmed") and b.due_at is not None and b.due_at > end:
             right = self.scale.x(b.due_at)
             parts.append(
                 el("rect", x=x1, y=mid - 6, width=max(right - x1, 1), height=12, fill="none",
@@ -214,11 +229,13 @@ class Drawing:
         elif b.status in ("dropped", "rearmed"):
             cross = f"M{x1 - 4} {mid - 4} l8 8 M{x1 + 4} {mid - 4} l-8 8"
             parts.append(el("path", d=cross, stroke=INK, stroke_width=1.5))
-        if b.due_at is not None and b.due_at > self.scale.t1:
+        if last and b.due_at is not None and b.due_at > self.scale.t1:
             parts.append(el("path", d=f"M{LEFT + PLOT} {mid - 6} l10 6 l-10 6 z", fill=GHOST))
-        dark = b.status in ("open", "fired") and not b.paused
-        label = f"{b.rule}  ·  {status_text(b)}"
-        parts += [bar_label(label, b.rule, x0, x1, right, mid + 4, dark), title(bar_tip(b)), "</g>"]
+        if last:
+            dark = b.status in ("open", "fired") and not b.paused
+            label = f"{b.rule}  ·  {status_text(b)}"
+            parts.append(bar_label(label, b.rule, x0, x1, right, mid + 4, dark))
+        parts += [title(bar_tip(b)), "</g>"]
         self.out.append("".join(parts))
 
     def money(self) -> None:
@@ -273,6 +290,17 @@ class Drawing:
             title(f"now: {format_time(self.tl.now)}"),
             "</g>",
         ]  # fmt: skip
+
+
+def deadline_rows(bars: Sequence[Bar], limit: int = ROW_LIMIT) -> list[list[Bar]]:
+    """A row per arming while there are at most `limit`; else a row per deadline kind (its
+    armings never overlap: a kind has one arming open at a time), in the same order."""
+    if len(bars) <= limit:
+        return [[b] for b in bars]
+    rows: dict[str, list[Bar]] = {}
+    for b in bars:
+        rows.setdefault(b.kind, []).append(b)
+    return sorted(rows.values(), key=lambda row: (LANES.index(row[0].lane), row[0].set_at))
 
 
 def bar_label(label: str, short: str, x0: float, x1: float, right: float, y: float, dark: bool) -> str:

@@ -8,6 +8,7 @@ page with the standard library's HTML parser.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -24,7 +25,7 @@ from parcelfsm.testing import DEFAULTS, Scenario
 from parcelfsm.timeline import order_timeline
 from parcelfsm.timeline_html import render_html, render_svg
 from parcelfsm.timeline_paint import STATE_FILL, amount
-from parcelfsm.timeline_svg import svg, ticks, window
+from parcelfsm.timeline_svg import deadline_rows, svg, ticks, window
 
 SVG = "{http://www.w3.org/2000/svg}"
 NOW = "2026-03-24T10:00:00Z"
@@ -224,3 +225,31 @@ def test_every_state_of_every_machine_has_its_own_colour() -> None:
     for machine in MACHINES.values():
         states = [s for s in machine.states if not (machine.name == "order" and s == "none")]
         assert not [s for s in states if s not in STATE_FILL], machine.name
+
+
+def test_many_armings_share_one_row_per_deadline_kind() -> None:
+    """300 scans re-arm presumed_lost 300 times: past 24 armings the drawing keeps one row
+    per kind (a kind's armings never overlap in time), every arming still a bar with its
+    tooltip, and the SVG stays about a screen tall."""
+    s = Scenario()
+    try:
+        s.given("order.placed", "order.shipped")
+        for _ in range(300):
+            s.clock.advance(hours=3)
+            s.when("parcel.scanned", {"status": "in_transit"})
+        model = order_timeline(s.orders, "o-1")
+    finally:
+        s.close()
+    assert len(model.bars) > 300
+    rows = deadline_rows(model.bars)
+    assert [row[0].kind for row in rows] == list(dict.fromkeys(b.kind for b in model.bars))
+    for row in rows:
+        assert len({b.kind for b in row}) == 1
+        for a, b in itertools.pairwise(row):
+            assert a.end is not None and a.end <= b.set_at
+    assert deadline_rows(model.bars[:24]) == [[b] for b in model.bars[:24]]
+    root = ET.fromstring(svg(model))
+    drawn = [g for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("bar ")]
+    assert len(drawn) == len(model.bars)
+    assert all(g.find(f"{SVG}title") is not None for g in drawn)
+    assert int(root.get("height") or 0) < 900
