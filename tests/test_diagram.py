@@ -81,6 +81,7 @@ def test_diagram_order_highlights_the_states_show_reports(tmp_path: Path) -> Non
 
 def test_diagram_order_of_a_missing_order_is_a_typed_error(tmp_path: Path) -> None:
     """An unknown order exits 3 with one line and no diagram; plain `diagram` needs no order."""
+    assert run(tmp_path / "orders.db", "init").exit_code == 0
     result = run(tmp_path / "orders.db", "diagram", "--order", "nope")
     assert result.exit_code == 3
     assert result.output.startswith("NotFound: ") and "stateDiagram" not in result.output
