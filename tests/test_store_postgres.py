@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from store_contract import T0, StoreContract, hashes, story
 
@@ -161,6 +162,22 @@ def test_two_workers_never_claim_the_same_order(backends: list[PostgresBackend])
     assert second == ["o-2", "o-3", "o-4"]
     with b.transaction():
         assert b.streams_due(5000, 10) == ["o-0", "o-1", "o-2", "o-3", "o-4"]
+
+
+def test_a_claim_counts_orders_not_deadlines(backends: list[PostgresBackend]) -> None:
+    """An order with several due deadlines is one claimed order: a claim of 3 returns 3
+    distinct orders, so a tick that stops at a short batch stops only when none are left."""
+    a, _, _ = backends
+    two_each = [
+        (
+            order(f"o-{i}"),
+            [deadline(f"o-{i}", 10 + 2 * i), attrs.evolve(deadline(f"o-{i}", 11 + 2 * i), kind="late")],
+        )
+        for i in range(4)
+    ]
+    a.save_projections(two_each)
+    with a.transaction():
+        assert a.streams_due(100, 3) == ["o-0", "o-1", "o-2"]
 
 
 def test_a_sleeping_worker_wakes_when_a_deadline_is_written(backends: list[PostgresBackend]) -> None:

@@ -331,8 +331,15 @@ class PostgresBackend:
         transaction they are claimed (`FOR UPDATE SKIP LOCKED`) until it ends."""
         if self._session.depth <= 0:
             return [r[0] for r in self._execute(q.SELECT_DUE_STREAMS, (before_us, limit))]
-        claimed = self._execute(q.CLAIM_DUE_STREAMS, (before_us, limit))
-        return list(dict.fromkeys(r[0] for r in claimed))
+        # the claim walks deadlines, so an order with two due ones comes twice: ask for
+        # more rows until `limit` distinct orders are claimed or none are left
+        rows_wanted = limit
+        while True:
+            rows = self._execute(q.CLAIM_DUE_STREAMS, (before_us, rows_wanted))
+            ids = list(dict.fromkeys(r[0] for r in rows))
+            if len(ids) >= limit or len(rows) < rows_wanted:
+                return ids[:limit]
+            rows_wanted *= 2
 
     def select_orders(self, where: OrderFilter, after: str, limit: int) -> list[OrderRow]:
         """Order rows matching `where`, by id."""
