@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from parcelfsm import render
+from parcelfsm import render, timers
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import ParcelFsmError, ValidationError
 from parcelfsm.maintenance import NoProgress
@@ -276,10 +276,25 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     show_default=True,
     help="Orders fired per transaction (a crash between batches loses nothing).",
 )
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Keep firing deadlines as they fall due, one line per batch; any number of "
+    "processes may run this on one database. SIGTERM: finish the batch, exit 0.",
+)
 @handled
-def tick(env: Env, batch: int) -> None:
+def tick(env: Env, batch: int, loop: bool) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
     orders = env.orders()
+    if loop:
+        stop = timers.stop_on_signals()
+        timers.run_timers(
+            orders,
+            batch=batch,
+            stop=stop,
+            on_batch=lambda ev: _fired(env, ev, format_time(orders.now()), False),
+        )
+        return
     now = orders.now()
     _fired(env, orders.advance(now, batch=batch), format_time(now), False)
 

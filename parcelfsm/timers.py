@@ -16,6 +16,7 @@ iteration of any worker fires those deadlines.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -88,3 +89,16 @@ def _sleep(orders: Orders, seconds: float, stop: threading.Event) -> None:
         if time.monotonic() - started < step * 0.9:
             return  # woken by another process's deadline: look again
         remaining -= step
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and SIGINT set (main thread only): the CLI's loop stops
+    after the batch in hand instead of dying in the middle of it."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop

@@ -274,9 +274,10 @@ class PostgresBackend:
                 self._listener = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
                 self._listener.execute(f"LISTEN {q.CHANNEL}")
                 return
-            woken = any(True for _ in self._listener.notifies(timeout=max(0.0, seconds), stop_after=1))
+            # (never timeout=0: psycopg's C wait treats it as "no timeout")
+            woken = any(True for _ in self._listener.notifies(timeout=max(0.001, seconds), stop_after=1))
             if woken:  # drain the rest of the burst: one wake-up per burst of writes
-                for _ in self._listener.notifies(timeout=0.0):
+                for _ in self._listener.notifies(timeout=0.001):
                     pass
         except psycopg.Error as exc:
             self._close_listener()
