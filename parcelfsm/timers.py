@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from parcelfsm.clock import to_micros
+from parcelfsm.errors import ConcurrencyConflict
 from parcelfsm.records import StoredEvent
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def run_timers(
     backend.wait(0)  # start listening before the first look, so no wake-up is missed
     total = 0
     while not stop.is_set():
-        fired, claimed = orders.fire_batch(orders.now(), batch)
+        try:
+            fired, claimed = orders.fire_batch(orders.now(), batch)
+        except ConcurrencyConflict:  # a racing writer (or a deadlock victim): nothing was
+            fired, claimed = [], 0  # written; the next batch picks these orders up again
         total += len(fired)
         if fired and on_batch is not None:
             on_batch(fired)
