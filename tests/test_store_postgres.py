@@ -215,15 +215,17 @@ def test_reads_never_wait_for_a_writer(backends: list[PostgresBackend]) -> None:
 
 def test_conflicts_are_typed_and_change_nothing(backends: list[PostgresBackend]) -> None:
     """A taken (stream, version) is a ConcurrencyConflict, a taken key an IdempotencyConflict;
-    inside a transaction the failed insert is undone alone and the transaction goes on."""
+    a failed insert in a savepoint (nested transaction) is undone alone and the
+    transaction goes on."""
     a, _, _ = backends
     a.insert_events([event("o-1", 1, key="k")], [KeyRow("k", "o-1", 1, 1, "fp")])
     with pytest.raises(ConcurrencyConflict):
         a.insert_events([event("o-1", 1)])
     with pytest.raises(IdempotencyConflict):
         a.insert_events([event("o-2", 1)], [KeyRow("k", "o-2", 1, 1, "fp")])
+    assert a.counts() == (1, 1)  # o-2's event went with its key
     with a.transaction():
-        with pytest.raises(ConcurrencyConflict):
+        with pytest.raises(ConcurrencyConflict), a.transaction():
             a.insert_events([event("o-1", 1)])
         a.insert_events([event("o-1", 2)])
     assert a.counts() == (1, 2)

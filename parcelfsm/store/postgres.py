@@ -120,7 +120,7 @@ class PostgresBackend:
         if self.read_only or not create:
             raise NotFound(f"database {where} has no parcelfsm schema (create it with `parcelfsm init`)")
         with conn.transaction():
-            conn.execute(q.TAKE_COMMIT_ORDER, (q.SCHEMA_LOCK,))  # concurrent openers: one creates
+            conn.execute(q.TAKE_LOCK, (q.SCHEMA_LOCK,))  # concurrent openers: one creates
             for statement in q.SCHEMA:
                 conn.execute(statement)
             conn.execute(q.SET_SCHEMA_VERSION, (str(q.SCHEMA_VERSION),))
@@ -203,6 +203,11 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:
             raise StorageError(f"no database connection: {exc}") from None
 
+    def _atomic(self) -> contextlib.AbstractContextManager[None]:
+        """Inside a write transaction, the caller's atomicity (each call is one statement,
+        and the service gives each command its own savepoint); else a transaction."""
+        return contextlib.nullcontext() if self._session.depth > 0 else self.transaction()
+
     def _executemany(self, sql: str, params: Sequence[Sequence[Any]], returning: bool = False) -> list[int]:
         conn = self._session.conn
         assert conn is not None, "executemany runs inside transaction()"
@@ -221,13 +226,12 @@ class PostgresBackend:
     # -- recorder ---------------------------------------------------------------------
 
     def insert_events(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> list[int]:
-        """Insert rows and keys atomically (a savepoint) under the commit-order lock."""
+        """Insert rows and keys atomically with the enclosing transaction (one statement
+        for the rows, under the commit-order lock); return their positions."""
         if not rows and not keys:
             return []
-        with self.transaction():
-            self._execute(q.LOCK_ORDERS, (sorted({r.stream_id for r in rows}),))
-            self._execute(q.TAKE_COMMIT_ORDER, (q.COMMIT_ORDER_LOCK,))
-            positions = self._executemany(q.INSERT_EVENT, [_event_params(r) for r in rows], returning=True)
+        with self._atomic():
+            positions = sorted(r[0] for r in self._execute(q.INSERT_EVENTS, _event_arrays(rows)))
             if keys:
                 self._executemany(
                     q.INSERT_KEY,
@@ -298,17 +302,12 @@ class PostgresBackend:
     # -- projections ------------------------------------------------------------------
 
     def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
-        """Replace each order's row and deadlines; NOTIFY when deadlines were written."""
-        items = list(rows)
-        if not items:
-            return
-        with self.transaction():
-            self._executemany(q.UPSERT_ORDER, [_order_params(o) for o, _ in items])
-            self._execute(q.DELETE_DEADLINES, ([o.stream_id for o, _ in items],))
-            deadlines = [_deadline_params(d) for _, ds in items for d in ds]
-            if deadlines:
-                self._executemany(q.INSERT_DEADLINE, deadlines)
-                self._execute(q.NOTIFY, (q.CHANNEL, str(min(d[3] for d in deadlines))))
+        """Replace each order's row and deadlines in one statement; NOTIFY the earliest
+        due time written, if any (delivered when the transaction commits)."""
+        latest = {order.stream_id: (order, deadlines) for order, deadlines in rows}  # last wins
+        if latest:
+            with self._atomic():
+                self._execute(q.SAVE_PROJECTIONS, _projection_arrays(list(latest.values())))
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""
@@ -373,41 +372,46 @@ def _one(cur: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
     return row
 
 
-def _event_params(r: EventRow) -> tuple[Any, ...]:
-    return (
-        r.stream_id,
-        r.version,
-        r.type,
-        r.schema_version,
-        r.occurred_at,
-        r.recorded_at,
-        r.due_at,
-        r.key,
-        r.data,
-        r.prev_hash,
-        r.hash,
-    )
+def _event_arrays(rows: Sequence[EventRow]) -> dict[str, Any]:
+    """INSERT_EVENTS's parameters: one array per column, and the locks to take."""
+    arrays: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name in _EVENT_FIELDS}
+    arrays["streams"] = sorted({r.stream_id for r in rows})
+    arrays["lock"] = q.COMMIT_ORDER_LOCK
+    return arrays
 
 
-def _order_params(o: OrderRow) -> tuple[Any, ...]:
-    return (
-        o.stream_id,
-        o.version,
-        o.order_state,
-        o.parcel_state,
-        o.dispute_state,
-        o.currency,
-        o.paid,
-        o.held,
-        o.released_to_seller,
-        o.refunded_to_buyer,
-        o.policy_version,
-        o.alerts,
-    )
+def _projection_arrays(items: Sequence[tuple[OrderRow, Sequence[DeadlineRow]]]) -> dict[str, Any]:
+    """SAVE_PROJECTIONS's parameters: one array per column of each table."""
+    orders = [o for o, _ in items]
+    deadlines = [d for _, ds in items for d in ds]
+    params: dict[str, Any] = {f"o_{key}": [getattr(o, name) for o in orders] for key, name in _ORDER_FIELDS}
+    params.update({f"d_{name}": [getattr(d, name) for d in deadlines] for name in _DEADLINE_FIELDS})
+    params["channel"] = q.CHANNEL
+    params["earliest"] = str(min(d.due_us for d in deadlines)) if deadlines else None
+    return params
 
 
-def _deadline_params(d: DeadlineRow) -> tuple[Any, ...]:
-    return (d.stream_id, d.kind, d.due_at, d.due_us, d.rank, d.rule, d.set_by_version, d.on_expiry, d.alert)
+_EVENT_FIELDS = (
+    "stream_id", "version", "type", "schema_version", "occurred_at", "recorded_at", "due_at", "key", "data",
+    "prev_hash", "hash",
+)  # fmt: skip
+_ORDER_FIELDS = (
+    ("stream_id", "stream_id"), ("version", "version"), ("order_state", "order_state"),
+    ("parcel_state", "parcel_state"), ("dispute_state", "dispute_state"), ("currency", "currency"),
+    ("paid", "paid"), ("held", "held"), ("released", "released_to_seller"), ("refunded", "refunded_to_buyer"),
+    ("policy", "policy_version"), ("alerts", "alerts"),
+)  # fmt: skip
+_DEADLINE_FIELDS = (
+    "stream_id",
+    "kind",
+    "due_at",
+    "due_us",
+    "rank",
+    "rule",
+    "set_by_version",
+    "on_expiry",
+    "alert",
+)
 
 
 def _first_line(exc: BaseException) -> str:

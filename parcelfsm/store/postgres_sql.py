@@ -53,20 +53,27 @@ EVENT_COLUMNS: Final = (
     "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash"
 )
-INSERT_EVENT: Final = (
+#: one statement, one round trip: lock the orders appended to (in id order: the order a
+#: timer worker's claim takes them in, so an app and a worker never deadlock), then the
+#: commit-order lock, then insert the rows in order (identity values follow that order)
+INSERT_EVENTS: Final = (
+    "WITH locked AS (SELECT count(*) AS n FROM (SELECT 1 FROM orders "
+    "WHERE stream_id = ANY(%(streams)s::text[]) ORDER BY stream_id FOR UPDATE) l), "
+    "ordered AS (SELECT pg_advisory_xact_lock(%(lock)s) FROM locked) "
     "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, "
-    "due_at, key, data, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-    "RETURNING position"
+    "due_at, key, data, prev_hash, hash) "
+    "SELECT r.stream_id, r.version, r.type, r.schema_version, r.occurred_at, r.recorded_at, "
+    "r.due_at, r.key, r.data, r.prev_hash, r.hash FROM ordered, unnest(%(stream_id)s::text[], "
+    "%(version)s::integer[], %(type)s::text[], %(schema_version)s::integer[], %(occurred_at)s::text[], "
+    "%(recorded_at)s::text[], %(due_at)s::text[], %(key)s::text[], %(data)s::text[], "
+    "%(prev_hash)s::text[], %(hash)s::text[]) WITH ORDINALITY AS r(stream_id, version, type, "
+    "schema_version, occurred_at, recorded_at, due_at, key, data, prev_hash, hash, n) "
+    "ORDER BY r.n RETURNING position"
 )
 INSERT_KEY: Final = (
     "INSERT INTO keys (key, stream_id, first_version, last_version, fingerprint) VALUES (%s, %s, %s, %s, %s)"
 )
-#: writers lock the orders they append to (in id order) before the commit-order lock, the
-#: order a timer worker's claim takes them in, so an app and a worker never deadlock
-LOCK_ORDERS: Final = (
-    "SELECT count(*) FROM (SELECT 1 FROM orders WHERE stream_id = ANY(%s) ORDER BY stream_id FOR UPDATE) x"
-)
-TAKE_COMMIT_ORDER: Final = "SELECT pg_advisory_xact_lock(%s)"
+TAKE_LOCK: Final = "SELECT pg_advisory_xact_lock(%s)"
 SELECT_STREAM: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = %s AND version BETWEEN %s AND %s ORDER BY version"
 )
@@ -79,26 +86,38 @@ SELECT_HEAD: Final = "SELECT version, hash FROM events WHERE stream_id = %s ORDE
 SELECT_KEY: Final = "SELECT key, stream_id, first_version, last_version, fingerprint FROM keys WHERE key = %s"
 COUNTS: Final = "SELECT count(DISTINCT stream_id), count(*) FROM events"
 
+DEADLINE_COLUMNS: Final = "stream_id, kind, due_at, due_us, rank, rule, set_by_version, on_expiry, alert"
 ORDER_COLUMNS: Final = (
     "stream_id, version, order_state, parcel_state, dispute_state, currency, paid, held, "
     "released_to_seller, refunded_to_buyer, policy_version, alerts"
 )
-UPSERT_ORDER: Final = (
-    f"INSERT INTO orders ({ORDER_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+#: one statement, one round trip: upsert the orders rows, drop the deadlines no longer
+#: open, upsert the open ones, and NOTIFY the earliest due time written (if any)
+SAVE_PROJECTIONS: Final = (
+    "WITH up AS (INSERT INTO orders (" + ORDER_COLUMNS + ") SELECT * FROM unnest("
+    "%(o_stream_id)s::text[], %(o_version)s::integer[], %(o_order_state)s::text[], "
+    "%(o_parcel_state)s::text[], %(o_dispute_state)s::text[], %(o_currency)s::text[], "
+    "%(o_paid)s::bigint[], %(o_held)s::bigint[], %(o_released)s::bigint[], %(o_refunded)s::bigint[], "
+    "%(o_policy)s::text[], %(o_alerts)s::text[]) "
     "ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, "
     "order_state = EXCLUDED.order_state, parcel_state = EXCLUDED.parcel_state, "
     "dispute_state = EXCLUDED.dispute_state, currency = EXCLUDED.currency, paid = EXCLUDED.paid, "
     "held = EXCLUDED.held, released_to_seller = EXCLUDED.released_to_seller, "
     "refunded_to_buyer = EXCLUDED.refunded_to_buyer, policy_version = EXCLUDED.policy_version, "
-    "alerts = EXCLUDED.alerts"
+    "alerts = EXCLUDED.alerts), "
+    "gone AS (DELETE FROM deadlines d WHERE d.stream_id = ANY(%(o_stream_id)s::text[]) "
+    "AND NOT EXISTS (SELECT 1 FROM unnest(%(d_stream_id)s::text[], %(d_kind)s::text[]) AS n(s, k) "
+    "WHERE n.s = d.stream_id AND n.k = d.kind)), "
+    "put AS (INSERT INTO deadlines (" + DEADLINE_COLUMNS + ") SELECT * FROM unnest("
+    "%(d_stream_id)s::text[], %(d_kind)s::text[], %(d_due_at)s::text[], %(d_due_us)s::bigint[], "
+    "%(d_rank)s::integer[], %(d_rule)s::text[], %(d_set_by_version)s::integer[], "
+    "%(d_on_expiry)s::text[], %(d_alert)s::text[]) "
+    "ON CONFLICT (stream_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, due_us = EXCLUDED.due_us, "
+    "rank = EXCLUDED.rank, rule = EXCLUDED.rule, set_by_version = EXCLUDED.set_by_version, "
+    "on_expiry = EXCLUDED.on_expiry, alert = EXCLUDED.alert) "
+    "SELECT pg_notify(%(channel)s, %(earliest)s::text) WHERE %(earliest)s::text IS NOT NULL"
 )
 SELECT_ORDER: Final = f"SELECT {ORDER_COLUMNS} FROM orders WHERE stream_id = %s"
-DEADLINE_COLUMNS: Final = "stream_id, kind, due_at, due_us, rank, rule, set_by_version, on_expiry, alert"
-DELETE_DEADLINES: Final = "DELETE FROM deadlines WHERE stream_id = ANY(%s)"
-INSERT_DEADLINE: Final = (
-    f"INSERT INTO deadlines ({DEADLINE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-NOTIFY: Final = "SELECT pg_notify(%s, %s)"
 SELECT_DEADLINES: Final = (
     f"SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE stream_id = %s ORDER BY due_us, rank"
 )
