@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -268,3 +270,18 @@ def test_a_log_exported_from_sqlite_imports_into_postgres_and_verifies(pg_url: s
         assert (report.appended, report.skipped) == (len(lines), 0)
         assert hashes(pg) == before
         assert pg.replay(verify=True).problems == ()
+
+
+def test_without_the_postgres_extra_a_postgresql_target_is_one_line_naming_it() -> None:
+    """With psycopg not importable, `--db postgresql://…` exits 3 with one line that says
+    which extra to install (and nothing imports psycopg before a PostgreSQL target is used)."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None; from parcelfsm.cli import main; "
+        "sys.argv = ['parcelfsm', '--db', 'postgresql://app@127.0.0.1:1/db', 'show', 'o-1']; main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1
+    assert "pip install 'parcelfsm[postgres]'" in proc.stderr
