@@ -211,6 +211,10 @@ class Orders:
         now = to_utc(self.now(), "now")  # events are dated 1970 … 9000 (see clock.to_utc)
         when = to_utc(at, "at") if at is not None else now
         check_order_id(order_id)
+        if expect_version is not None and (
+            isinstance(expect_version, bool) or not isinstance(expect_version, int) or expect_version < 0
+        ):
+            raise ValidationError("expect_version: a whole number ≥ 0 (the order's current version)")
         if key is not None and (
             not isinstance(key, str) or not 1 <= len(key) <= 256 or not key.isprintable() or _surrogate(key)
         ):
@@ -374,6 +378,8 @@ class Orders:
         - `policy`: write nothing; replay every order's commands under `policy` and
           report, per order, the states, money and deadlines that would differ now.
         """
+        if policy is not None and not isinstance(policy, Policy):
+            raise ValidationError("policy: expected a parcelfsm.Policy (see Policy.from_dict / from_file)")
         total = self.store.count_streams()
         bar = progress(total, "replay") if progress else NoProgress()
         events = 0
@@ -424,7 +430,7 @@ class Orders:
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""
-        return self.import_lines(json.dumps(e) for e in events)
+        return self.import_lines(_json_line(e, n) for n, e in enumerate(events, start=1))
 
     def ingest_tracking(self, order_id: str, payload: Any, format: str = "auto") -> IngestReport:
         """Append the scans of a carrier / aggregator payload (see `parcelfsm.ingest`)."""
@@ -436,6 +442,14 @@ class Orders:
             yield from self.history(order_id)
             return
         yield from self.store.iter_events()
+
+
+def _json_line(event: Any, lineno: int) -> str:
+    """One event dict as a JSON line; a value JSON cannot hold is a `ValidationError`."""
+    try:
+        return json.dumps(event)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"line {lineno}: not storable as JSON ({type(exc).__name__})") from None
 
 
 def open(

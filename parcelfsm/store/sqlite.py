@@ -29,6 +29,7 @@ from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, StorageEr
 from parcelfsm.events import upcast
 from parcelfsm.records import NewEvent, StoredEvent, chain_hash
 from parcelfsm.store.base import OrderRow
+from parcelfsm.store.files import check_file, check_schema, translate
 
 SCHEMA_VERSION: Final = 1
 _EVENT_COLUMNS: Final = (
@@ -95,6 +96,7 @@ class SQLiteStore:
     """`EventStore` on one SQLite file (or `:memory:`)."""
 
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        check_file(path)
         try:
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout = 30000")
@@ -103,9 +105,10 @@ class SQLiteStore:
             self._conn.execute(f"PRAGMA synchronous = {_sync_mode(synchronous)}")
             self.db = sqlite_utils.Database(self._conn)
             self._depth = 0
+            check_schema(self._conn, path)
             self._create()
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {path!r}: {exc}") from None
+            raise translate(exc, path) from None
 
     # -- schema -------------------------------------------------------------------------
 
@@ -212,7 +215,7 @@ class SQLiteStore:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot start a write transaction: {exc}") from None
+            raise translate(exc, "(write transaction)") from None
         self._depth = 1
         try:
             yield
