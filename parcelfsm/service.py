@@ -22,6 +22,7 @@ from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, decide, fire_due, stored_data
 from parcelfsm.errors import (
     ConcurrencyConflict,
+    CorruptLog,
     IdempotencyConflict,
     NotFound,
     ParcelFsmError,
@@ -95,6 +96,29 @@ def _compare(store: EventStore, order_id: str, state: OrderState) -> list[str]:
     return problems
 
 
+def _stored(order_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Fold stored events: a stream that does not fold is a broken log (`CorruptLog`,
+    exit 5), not the caller's bad input."""
+    try:
+        return fn(*args, **kwargs)
+    except CorruptLog:
+        raise
+    except ParcelFsmError as exc:
+        raise CorruptLog(
+            f"order {order_id!r}: the stored stream does not fold ({exc.type}: {exc.message})"
+        ) from None
+
+
+def _until_corrupt(
+    streams: Iterator[tuple[str, list[StoredEvent]]], problems: list[str]
+) -> Iterator[tuple[str, list[StoredEvent]]]:
+    """Streams until a stored row does not parse; that row becomes a listed problem."""
+    try:
+        yield from streams
+    except CorruptLog as exc:
+        problems.append(exc.message)
+
+
 def order_row(state: OrderState) -> OrderRow:
     """The `orders` projection row of a state."""
     m = state.escrow
@@ -160,7 +184,7 @@ class Orders:
         if hit is not None and (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
             return hit[2], head
-        state = fold(self.store.read_stream(order_id))
+        state = _stored(order_id, fold, self.store.read_stream(order_id))
         if state is not None:
             self._remember(order_id, head[0], head[1], state)
         return state, head
@@ -341,11 +365,11 @@ class Orders:
         if as_recorded:
             # the prefix written by `when` (a clock set backwards must not leave gaps)
             written = itertools.takewhile(lambda e: e.recorded_at <= when, events)
-            state = fold(written)
+            state = _stored(order_id, fold, written)
         else:
-            state = fold_at(events, when)
+            state = _stored(order_id, fold_at, events, when)
             if state is not None:
-                state, unfired = fire_due(state, when, virtual=True)
+                state, unfired = _stored(order_id, fire_due, state, when, virtual=True)
         if state is None:
             raise NotFound(f"order {order_id!r} did not exist at {at}")
         return build_view(state, when, unfired)
@@ -402,7 +426,10 @@ class Orders:
         with bar, self.store.transaction():
             if not verify:
                 self.store.clear_projections()
-            for order_id, stream in self.store.iter_streams():
+            streams = self.store.iter_streams()
+            if verify:
+                streams = _until_corrupt(streams, problems)
+            for order_id, stream in streams:
                 events += len(stream)
                 seen.add(order_id)
                 bar.update(1)

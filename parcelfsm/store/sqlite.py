@@ -25,7 +25,7 @@ import sqlite_utils
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
-from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, StorageError
+from parcelfsm.errors import ConcurrencyConflict, CorruptLog, IdempotencyConflict, StorageError, quote
 from parcelfsm.events import upcast
 from parcelfsm.records import NewEvent, StoredEvent, chain_hash
 from parcelfsm.store.base import OrderRow
@@ -72,8 +72,21 @@ SELECT_DUE_STREAMS: Final = (
 
 
 def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
+    """A stored row as an event; a row that does not parse is `CorruptLog` naming it."""
+    try:
+        return _parse_row(row)
+    except Exception as exc:
+        raise CorruptLog(
+            f"position {row[0]} ({quote(row[1])} v{row[2]}): malformed stored row "
+            f"({type(exc).__name__}: {quote(str(exc))})"
+        ) from None
+
+
+def _parse_row(row: tuple[Any, ...]) -> StoredEvent:
     position, stream_id, version, type_, schema, occurred, recorded, due, key, data, prev, h = row
     payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("data is not a JSON object")
     if schema is not None:
         payload = upcast(type_, schema, payload)
     return StoredEvent(
