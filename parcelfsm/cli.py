@@ -27,9 +27,10 @@ import click
 
 from parcelfsm import render
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
-from parcelfsm.errors import ValidationError, quote
+from parcelfsm.errors import CorruptLog, ValidationError, quote
+from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
-from parcelfsm.service import NoProgress, Orders
+from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
 from parcelfsm.store.files import translate
 
@@ -115,6 +116,8 @@ def handled(fn: F) -> F:
         except Exception as exc:  # the boundary: nothing untyped gets past here
             error = translate(exc, env.db)
             message = " ".join(error.message.splitlines())
+            if isinstance(error, CorruptLog) and env.db not in message and "position" not in message:
+                message = f"database {quote(env.db)}: {message}"
             if env.as_json:
                 body = {"error": {"type": error.type, "message": message}}
                 click.echo(json.dumps(body, ensure_ascii=False))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from parcelfsm.deadlines import derive, next_due
-from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError
+from parcelfsm.errors import IllegalTransition, OutOfOrder, ParcelFsmError, ValidationError
 from parcelfsm.fields import MAX_DAYS
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
@@ -56,6 +56,24 @@ def fold(
     for event in events:
         current = _apply(current, event, strict)
     return current
+
+
+def fold_at(events: Iterable[Envelope], at: dt.datetime) -> OrderState | None:
+    """Fold the events that had occurred by `at` (docs/rules.md "Reading at an instant").
+
+    A scan whose carrier time precedes the shipment it was recorded after cannot be
+    applied before that shipment; it is left out of the earlier view.
+    """
+    state: OrderState | None = None
+    for event in events:
+        if event.occurred_at > at:
+            continue
+        try:
+            state = evolve(state, event)
+        except ParcelFsmError:
+            if event.type != "parcel.scanned":
+                raise
+    return state
 
 
 def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:

@@ -63,7 +63,7 @@ class Scenario:
         start: dt.datetime | str = START,
         policy: Policy | None = None,
         order_id: str = "o-1",
-        path: str = ":memory:",
+        path: str = "memory:",
     ) -> None:
         self.clock = ManualClock(start)
         self.orders: Orders = open_orders(path, clock=self.clock, policy=policy)

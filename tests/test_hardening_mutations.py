@@ -13,8 +13,11 @@ import pytest
 from hardening_kit import build, ok, run, sql
 
 import parcelfsm
+from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import ManualClock
 from parcelfsm.errors import IdempotencyConflict
+from parcelfsm.store.chain import row_hash
+from parcelfsm.store.recorder import EventRow
 from parcelfsm.testing import DEFAULTS
 
 NOW: Final = "2026-03-20T10:00:00Z"
@@ -32,7 +35,8 @@ def _verify(db: Path) -> tuple[int, list[str]]:
 
 
 def _position(db: Path, stream: str, version: int) -> int:
-    return int(sql(db, "SELECT position FROM events WHERE stream_id = ? AND version = ?", stream, version)[0][0])
+    rows = sql(db, "SELECT position FROM events WHERE stream_id = ? AND version = ?", stream, version)
+    return int(rows[0][0])
 
 
 # --- (a) the stream comparison of the idempotency check -----------------------------------------
@@ -125,27 +129,13 @@ def test_two_events_of_a_stream_with_swapped_versions_are_reported(db: Path) -> 
 
 def test_an_edited_event_with_its_own_hash_recomputed_breaks_the_next_link(db: Path) -> None:
     """Editing data and recomputing that row's hash is caught by the next event's prev_hash."""
-    from parcelfsm.canonical import canonical_json
-    from parcelfsm.records import chain_hash
-
     row = sql(db, "SELECT * FROM events WHERE stream_id = 'o-1' AND version = 1")[0]
     cols = [c[1] for c in sql(db, "PRAGMA table_info(events)")]
     event = dict(zip(cols, row, strict=True))
     data = json.loads(event["data"])
     data["amount"] = 1
     data_json = canonical_json(data)
-    forged = chain_hash(
-        event["prev_hash"] or "",
-        stream_id="o-1",
-        version=1,
-        type=event["type"],
-        schema_version=event["schema_version"],
-        occurred_at=event["occurred_at"],
-        recorded_at=event["recorded_at"],
-        due_at=event["due_at"],
-        key=event["key"],
-        data_json=data_json,
-    )
+    forged = row_hash(EventRow(**{**event, "data": data_json}), event["prev_hash"] or "")
     sql(db, "UPDATE events SET data = ?, hash = ? WHERE position = ?", data_json, forged, event["position"])
     code, problems = _verify(db)
     assert code == 5

@@ -75,7 +75,7 @@ def _rows(conn: Any) -> tuple[tuple[Any, ...], ...]:
 
 
 def _snapshot(orders: parcelfsm.Orders) -> tuple[tuple[Any, ...], ...]:
-    return _rows(orders.store.db.conn)  # type: ignore[attr-defined]
+    return _rows(orders.log.backend._conn)  # type: ignore[attr-defined]
 
 
 def _rejected(exc: ParcelFsmError) -> None:

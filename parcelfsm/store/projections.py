@@ -28,6 +28,8 @@ class OrderRow:
     released_to_seller: int
     refunded_to_buyer: int
     policy_version: str
+    #: the active alerts as of the last write, sorted, space-separated ("" for none)
+    alerts: str = ""
 
 
 @attrs.frozen(slots=True)
