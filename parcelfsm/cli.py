@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -82,7 +83,8 @@ class Env:
     def orders(self) -> Orders:
         if self._orders is None:
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
-            self._orders = open_orders(self.db, clock=self.clock(), policy=policy)
+            secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
+            self._orders = open_orders(self.db, clock=self.clock(), policy=policy, secret=secret)
         return self._orders
 
     def close(self) -> None:
@@ -337,14 +339,29 @@ def advance(env: Env, to: str, dry_run: bool) -> None:
     "policy_file",
     help="What-if: replay under this policy without writing and report differences.",
 )
+@click.option(
+    "--expect-head",
+    help="With --verify: prove nothing up to this `parcelfsm head` digest changed (exit 5 if it did).",
+)
 @handled
-def replay(env: Env, verify: bool, policy_file: str | None) -> None:
+def replay(env: Env, verify: bool, policy_file: str | None, expect_head: str | None) -> None:
     """Rebuild every projection from the log (or verify it, or what-if a policy)."""
     policy = Policy.from_file(policy_file) if policy_file else None
-    report = env.orders().replay(verify=verify, policy=policy, progress=_progress)
+    if expect_head is not None and not verify:
+        raise ValidationError("--expect-head: give it with --verify")
+    report = env.orders().replay(verify=verify, policy=policy, progress=_progress, expect_head=expect_head)
     env.emit(report.to_json(), report.to_text())
     if report.problems:
         sys.exit(5)
+
+
+@cli.command()
+@handled
+def head(env: Env) -> None:
+    """Digest of the whole log in position order (POSITION:HEX); keep it elsewhere and
+    check it later with `replay --verify --expect-head`."""
+    log_head = env.orders().head()
+    env.emit(log_head.to_json(), log_head.token)
 
 
 def _progress(total: int, label: str) -> Any:

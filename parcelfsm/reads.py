@@ -22,6 +22,7 @@ from parcelfsm.orders_filter import order_filter
 from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, OrderRow
+from parcelfsm.store.audit import LogHead
 from parcelfsm.views import OrderView, build_view
 
 _END_OF_TIME = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -118,6 +119,12 @@ class OrderReads:
             raise ValidationError("limit: a whole number from 1 to 100000")
         with self.log.snapshot():
             return self.log.read(after, limit)
+
+    def head(self) -> LogHead:
+        """The digest of the whole log in position order: keep `head().token` elsewhere and
+        `replay(verify=True, expect_head=token)` later proves nothing up to it changed."""
+        with self.log.snapshot():
+            return self.log.log_head()
 
     def export_events(self, order_id: str | None = None) -> Iterator[StoredEvent]:
         """Every stored event (or one order's), in log order."""
