@@ -50,8 +50,10 @@ class Env:
         as_json: bool,
         policy: str | None = None,
         allow_future: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.db = db
+        self.read_only = read_only
         self.now_text = now
         self.as_json = as_json
         self.policy_file = policy
@@ -84,7 +86,9 @@ class Env:
         if self._orders is None:
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
             secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
-            self._orders = open_orders(self.db, clock=self.clock(), policy=policy, secret=secret)
+            self._orders = open_orders(
+                self.db, clock=self.clock(), policy=policy, read_only=self.read_only, secret=secret
+            )
         return self._orders
 
     def close(self) -> None:
@@ -183,7 +187,14 @@ def _json_arg(text: str | None, field: str) -> Any:
     envvar="PARCELFSM_DB",
     default="parcelfsm.db",
     show_default=True,
-    help="SQLite file (default $PARCELFSM_DB, else ./parcelfsm.db).",
+    help="Database: a file path or sqlite:///PATH, memory:, or postgresql://… "
+    "(default $PARCELFSM_DB, else ./parcelfsm.db).",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    envvar="PARCELFSM_READ_ONLY",
+    help="Open the database read-only (reads only; also chosen for a file that cannot be written).",
 )
 @click.option(
     "--now",
@@ -207,10 +218,16 @@ def _json_arg(text: str | None, field: str) -> Any:
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str, now: str | None, as_json: bool, allow_future: bool, policy: str | None
+    ctx: click.Context,
+    db: str,
+    read_only: bool,
+    now: str | None,
+    as_json: bool,
+    allow_future: bool,
+    policy: str | None,
 ) -> None:
     """Marketplace orders, parcels and disputes as replayable state machines."""
-    ctx.obj = Env(db, now, as_json, policy, allow_future)
+    ctx.obj = Env(db, now, as_json, policy, allow_future, read_only)
 
 
 @cli.command()
@@ -290,6 +307,18 @@ def due(env: Env, before: str | None, limit: str) -> None:
     env.emit({"deadlines": [d.to_json() for d in items]}, render.deadlines(items, with_order=True))
 
 
+@cli.command(name="list")
+@click.option("--state", help="Orders in this state of any lifecycle (e.g. frozen, held_at_customs).")
+@click.option("--alert", help="Orders with this alert active (e.g. customs_stalled).")
+@click.option("--due-before", help="Orders with a deadline due at or before this time.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="At most this many orders.")
+@handled
+def list_(env: Env, state: str | None, alert: str | None, due_before: str | None, limit: int | None) -> None:
+    """Orders by id, from the projections, filtered by state, alert or due time."""
+    rows = env.orders().list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
+    env.emit({"orders": [r.to_json() for r in rows]}, render.order_rows(rows))
+
+
 def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     payload = {
         "to": to,
@@ -311,13 +340,20 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1_000_000),
+    default=1000,
+    show_default=True,
+    help="Orders fired per transaction (a crash between batches loses nothing).",
+)
 @handled
-def tick(env: Env) -> None:
+def tick(env: Env, batch: int) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
     env.guard_write()
     orders = env.orders()
     now = orders.now()
-    _fired(env, orders.advance(now), format_time(now), False)
+    _fired(env, orders.advance(now, batch=batch), format_time(now), False)
 
 
 @cli.command()
@@ -373,12 +409,47 @@ def _progress(total: int, label: str) -> Any:
 
 @cli.command()
 @click.argument("machine", required=False, type=click.Choice(["order", "parcel", "dispute"]))
-def diagram(machine: str | None) -> None:
+@click.option("--order", "order_id", help="Highlight this order's current state in each diagram.")
+@handled
+def diagram(env: Env, machine: str | None, order_id: str | None) -> None:
     """Mermaid stateDiagram-v2 of a machine, generated from its definition."""
     from parcelfsm.diagram import diagram as make
 
+    current: dict[str, str] = {}
+    if order_id is not None:
+        state = env.orders().state(order_id)
+        current = {"order": state.order, "parcel": state.parcel, "dispute": state.dispute_state}
     for name in [machine] if machine else ["order", "parcel", "dispute"]:
-        click.echo(make(name), nl=False)
+        click.echo(make(name, current.get(name)), nl=False)
+
+
+@cli.command()
+@click.argument("order")
+@click.option("--at", help="Show the order as it stood at this instant (default now).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--svg", "as_svg", is_flag=True, help="Only the SVG, not the HTML page.")
+@handled
+def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: bool) -> None:
+    """One order's story as a self-contained HTML page: states, events, deadlines, money, now."""
+    from parcelfsm.timeline import order_timeline
+    from parcelfsm.timeline_html import page
+    from parcelfsm.timeline_svg import svg
+
+    if as_svg and env.as_json:
+        raise click.UsageError("--svg and --json: choose one")
+    model = order_timeline(env.orders(), order, _time(at, "--at"))
+    if env.as_json:
+        text = json.dumps(model.to_json(), ensure_ascii=False) + "\n"
+    else:
+        text = svg(model) if as_svg else page(model)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"--output: cannot write {output!r}: {exc.strerror or exc}") from None
+    click.echo(f"timeline of {order} written to {output}", err=True)
 
 
 @cli.command(name="import")
@@ -424,6 +495,8 @@ def normalize(env: Env, text: str) -> None:
     from parcelfsm.tracking import normalize as norm
 
     status = norm(text)
+    if status == "unknown":
+        click.echo(f"warning: unknown status text {text!r}", err=True)
     env.emit({"text": text, "status": status}, status)
 
 
@@ -443,7 +516,7 @@ def track_check(env: Env, number: str) -> None:
 @cli.command(name="track-ingest")
 @click.argument("order")
 @click.argument("file")
-@click.option("--format", "fmt", default="auto", help="auto, cainiao or aftership.")
+@click.option("--format", "fmt", default="auto", help="auto, cainiao, aftership or 17track.")
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""

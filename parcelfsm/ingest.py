@@ -32,16 +32,19 @@ class IngestReport:
     appended: int
     skipped: int
     rejected: tuple[str, ...]
+    #: checkpoints whose status stayed `unknown` (recorded with their text)
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "rejected": list(self.rejected)}
+        return {**attrs.asdict(self), "rejected": list(self.rejected), "warnings": list(self.warnings)}
 
     def to_text(self) -> str:
         lines = [
             f"{self.order_id} ({self.tracking_number}): {self.checkpoints} checkpoint(s), "
             f"{self.appended} appended, {self.skipped} already present, {len(self.rejected)} rejected"
         ]
-        return "\n".join(lines + [f"  - {r}" for r in self.rejected])
+        lines += [f"  - {r}" for r in self.rejected]
+        return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
 
 
 @attrs.frozen
@@ -52,6 +55,8 @@ class IngestPlan:
     tracking_number: str
     checkpoints: int
     commands: tuple[Command, ...]
+    #: the feed's warnings (unknown statuses), carried into the report
+    warnings: tuple[str, ...] = ()
 
     def report(self, results: Sequence[Recorded], skipped: int) -> IngestReport:
         """The report once the service has run the fresh commands."""
@@ -62,7 +67,7 @@ class IngestPlan:
         )
         appended = sum(1 for r in results if r.ok)
         return IngestReport(
-            self.order_id, self.tracking_number, self.checkpoints, appended, skipped, rejected
+            self.order_id, self.tracking_number, self.checkpoints, appended, skipped, rejected, self.warnings
         )
 
 
@@ -94,4 +99,4 @@ def plan_ingest(state: OrderState, payload: Any, format: str = "auto") -> Ingest
         commands.append(
             Command(state.order_id, "parcel.scanned", data, key=checkpoint.key(number), at=checkpoint.at)
         )
-    return IngestPlan(state.order_id, number, len(feed.checkpoints), tuple(commands))
+    return IngestPlan(state.order_id, number, len(feed.checkpoints), tuple(commands), feed.warnings)

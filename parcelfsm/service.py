@@ -140,6 +140,8 @@ class Orders(OrderReads, Maintenance):
         raise AssertionError("unreachable")
 
     def _record_in_batch(self, command: Command, now: dt.datetime, atomic: bool) -> Recorded:
+        if atomic:  # a refusal rolls the whole transaction back
+            return Recorded(command, tuple(self._record_one(command, now)))
         try:
             with self.log.transaction():  # a savepoint: a refused command leaves no trace
                 return Recorded(command, tuple(self._record_one(command, now)))
@@ -194,20 +196,30 @@ class Orders(OrderReads, Maintenance):
     # -- timers ---------------------------------------------------------------------
 
     @overload
-    def advance(self, to: dt.datetime | str, dry_run: Literal[False] = False) -> list[StoredEvent]: ...
+    def advance(
+        self, to: dt.datetime | str, dry_run: Literal[False] = False, *, batch: int = CHUNK
+    ) -> list[StoredEvent]: ...
     @overload
-    def advance(self, to: dt.datetime | str, dry_run: Literal[True]) -> list[NewEvent]: ...
+    def advance(
+        self, to: dt.datetime | str, dry_run: Literal[True], *, batch: int = CHUNK
+    ) -> list[NewEvent]: ...
     @overload
-    def advance(self, to: dt.datetime | str, dry_run: bool) -> list[StoredEvent] | list[NewEvent]: ...
+    def advance(
+        self, to: dt.datetime | str, dry_run: bool, *, batch: int = CHUNK
+    ) -> list[StoredEvent] | list[NewEvent]: ...
 
-    def advance(self, to: dt.datetime | str, dry_run: bool = False) -> list[StoredEvent] | list[NewEvent]:
+    def advance(
+        self, to: dt.datetime | str, dry_run: bool = False, *, batch: int = CHUNK
+    ) -> list[StoredEvent] | list[NewEvent]:
         """Fire every deadline due at or before `to`, across all orders, in due order.
 
-        Fired events get `recorded_at = to`. Orders are fired in chunks of `CHUNK` per
-        transaction; a crash between chunks loses nothing (the rest fire next time).
+        Fired events get `recorded_at = to`. Orders are fired `batch` per transaction
+        (default `CHUNK`); a crash between batches loses nothing (the rest fire next time).
         With `dry_run`, returns what would fire and writes nothing.
         """
         target = to_utc(to, "to", bounded=False)
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 1_000_000:
+            raise ValidationError("batch: a whole number from 1 to 1000000")
         if dry_run:
             planned: list[NewEvent] = []
             with self.log.snapshot():
@@ -219,9 +231,9 @@ class Orders(OrderReads, Maintenance):
         stored: list[StoredEvent] = []
         seen: set[str] = set()
         while True:
-            fired, claimed = self.fire_batch(target, CHUNK, seen)
+            fired, claimed = self.fire_batch(target, batch, seen)
             stored.extend(fired)
-            if claimed < CHUNK:
+            if claimed < batch:
                 break
         return sorted(stored, key=lambda e: (e.occurred_at, e.position))
 
@@ -250,9 +262,9 @@ class Orders(OrderReads, Maintenance):
             self.log.save_projection(states)
         return stored, len(ids)
 
-    def tick(self) -> list[StoredEvent]:
+    def tick(self, *, batch: int = CHUNK) -> list[StoredEvent]:
         """`advance` to now."""
-        return self.advance(self.now())
+        return self.advance(self.now(), batch=batch)
 
 
 def open(

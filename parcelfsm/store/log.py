@@ -16,6 +16,8 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
+import attrs
+
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
@@ -68,7 +70,7 @@ class EventLog:
             prev_hash,
             "",
         )
-        return _with_hash(row, row_hash(row, prev_hash, self.secret))
+        return attrs.evolve(row, hash=row_hash(row, prev_hash, self.secret))
 
     def append(
         self, events: Sequence[NewEvent], recorded_at: dt.datetime, head: tuple[int, str] | None = None
@@ -303,20 +305,3 @@ class EventLog:
     def close(self) -> None:
         """Close the backend."""
         self.backend.close()
-
-
-def _with_hash(row: EventRow, h: str) -> EventRow:
-    return EventRow(
-        row.position,
-        row.stream_id,
-        row.version,
-        row.type,
-        row.schema_version,
-        row.occurred_at,
-        row.recorded_at,
-        row.due_at,
-        row.key,
-        row.data,
-        row.prev_hash,
-        h,
-    )

@@ -14,6 +14,8 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+import attrs
+
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ValidationError
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
@@ -78,20 +80,7 @@ class MemoryBackend:
                     raise ConcurrencyConflict(f"order {row.stream_id!r} moved on concurrently")
                 if row.key is not None and row.key in self._event_keys:
                     raise IdempotencyConflict(f"key {row.key!r} is already used by another event")
-                stored = EventRow(
-                    len(self._events) + 1,
-                    row.stream_id,
-                    row.version,
-                    row.type,
-                    row.schema_version,
-                    row.occurred_at,
-                    row.recorded_at,
-                    row.due_at,
-                    row.key,
-                    row.data,
-                    row.prev_hash,
-                    row.hash,
-                )
+                stored = attrs.evolve(row, position=len(self._events) + 1)
                 self._events.append(stored)
                 self._streams.setdefault(row.stream_id, []).append(stored)
                 if row.key is not None:

@@ -189,6 +189,9 @@ class SQLiteBackend:
                 f"database {self.path!r} has schema {version}, this parcelfsm needs {SCHEMA_VERSION}"
                 + ("" if version else " (not a parcelfsm database)")
             )
+        if self.path != ":memory:" and version == 0:
+            # outside any transaction: SQLite cannot switch a journal mode inside one
+            self._execute("PRAGMA journal_mode = WAL").fetchone()
         with self.transaction():
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
@@ -205,8 +208,6 @@ class SQLiteBackend:
                         f"database {self.path!r} holds an `events` table that is not parcelfsm's"
                     )
                 version = int(legacy[0])
-            if self.path != ":memory:" and version == 0:
-                self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
             for statement in SCHEMA:
                 self._conn.execute(statement)
             if version == 1:
@@ -232,6 +233,8 @@ class SQLiteBackend:
         """`BEGIN IMMEDIATE` … `COMMIT` (nested: SAVEPOINT), rolled back on any exception."""
         if self.read_only:
             raise ValidationError(f"database {self.path!r} is open read-only")
+        if self._depth < 0:
+            raise StorageError("a write inside a read snapshot (the caller's bug)")
         if self._depth:
             name = f"sp{self._depth}"
             self._execute(f"SAVEPOINT {name}")
@@ -276,6 +279,14 @@ class SQLiteBackend:
             self._depth = 0
             self._rollback()
 
+    def _atomic(self) -> contextlib.AbstractContextManager[None]:
+        """Inside a write transaction, its caller's (savepoint) atomicity; else one of our own.
+
+        The service runs each command in its own transaction or savepoint, so a second
+        savepoint per call would only cost statements.
+        """
+        return contextlib.nullcontext() if self._depth > 0 else self.transaction()
+
     def _begin(self, statement: str) -> None:
         # the busy handler waits up to the busy timeout; after that the caller retries
         try:
@@ -297,9 +308,9 @@ class SQLiteBackend:
     # -- recorder ---------------------------------------------------------------------
 
     def insert_events(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> list[int]:
-        """Insert rows and keys in one savepoint; return the positions."""
+        """Insert rows and keys atomically with the enclosing transaction; return the positions."""
         positions: list[int] = []
-        with self.transaction():
+        with self._atomic():
             for r in rows:
                 try:
                     cur = self._conn.execute(
@@ -380,7 +391,7 @@ class SQLiteBackend:
 
     def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
         """Replace each order's row and deadlines."""
-        with self.transaction():
+        with self._atomic():
             for order, deadlines in rows:
                 self._execute(UPSERT_ORDER, _order_tuple(order))
                 self._execute(DELETE_DEADLINES, (order.stream_id,))
