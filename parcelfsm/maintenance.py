@@ -158,6 +158,8 @@ class Maintenance:
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""
+        if not isinstance(events, Iterable) or isinstance(events, str | bytes | dict):
+            raise ValidationError("events: expected an iterable of event dicts")
         return self.import_lines(_json_line(e, n) for n, e in enumerate(events, start=1))
 
     def ingest_tracking(self, order_id: str, payload: Any, format: str = "auto") -> IngestReport:

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
+import pytest
 from hardening_kit import build, sql
 
 WRITERS: Final = 64
@@ -113,3 +114,34 @@ def test_sixty_four_concurrent_cli_writers_on_one_stream_exit_0_or_4_and_lose_no
     integrity = sql(db, "PRAGMA integrity_check")
     assert integrity == [("ok",)]
     print(f"\n{WRITERS} writers: {len(results)} commands, exit codes {dict(codes)}, {writers.kills} killed")
+
+
+def test_a_database_still_busy_after_the_retry_budget_is_concurrency_conflict_exit_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connection holds the write lock for good: the command retries with
+    backoff inside its budget (shortened here), then exits 4 — never 1 — and appends
+    nothing; reads still answer from the last committed state meanwhile."""
+    import sqlite3
+
+    from hardening_kit import error_of, logical, run
+
+    import parcelfsm.service
+    import parcelfsm.store.sqlite
+
+    monkeypatch.setattr(parcelfsm.store.sqlite, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(parcelfsm.service, "RETRY_BUDGET_S", 0.5)
+    db = build(tmp_path / "locked.db")
+    before = logical(db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = run(db, "record", "o-1", "parcel.scanned", "--data", '{"status": "in_transit"}')
+        assert result.exit_code == 4, result.output
+        assert error_of(result)["type"] == "ConcurrencyConflict"
+        assert run(db, "show", "o-1").exit_code == 0
+        assert run(db, "tick").exit_code == 4
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert logical(db) == before

@@ -250,3 +250,60 @@ def test_a_checkpointed_real_database_still_works_after_all_these_checks(tmp_pat
     checkpoint(db)
     assert run(db, "show", "o-1").exit_code == 0
     assert run(db, "replay", "--verify").exit_code == 0
+
+
+BAD_ARGUMENTS: Final[list[Any]] = [None, 123, 1.5, "x", b"x", [], {}, {1}, object(), "o-1\n", [[1]]]
+API_CALLS: Final[dict[str, Callable[[parcelfsm.Orders, Any], Any]]] = {
+    "show(order)": lambda o, v: o.show(v),
+    "show(at=)": lambda o, v: o.show("o-1", at=v),
+    "history": lambda o, v: o.history(v),
+    "advise": lambda o, v: o.advise(v),
+    "due(before=)": lambda o, v: o.due(before=v),
+    "due(limit=)": lambda o, v: o.due(limit=v),
+    "advance(dry_run)": lambda o, v: o.advance(v, dry_run=True),
+    "record(type)": lambda o, v: o.record("o-1", v, {}),
+    "record(data)": lambda o, v: o.record("o-1", "parcel.scanned", v),
+    "record(at=)": lambda o, v: o.record("o-1", "parcel.scanned", {"status": "in_transit"}, at=v),
+    "record(key=)": lambda o, v: o.record("o-1", "parcel.scanned", {"status": "in_transit"}, key=v),
+    "record_many": lambda o, v: o.record_many(v),
+    "record_many([item])": lambda o, v: o.record_many([v]),
+    "import_events": lambda o, v: o.import_events(v),
+    "import_events([item])": lambda o, v: o.import_events([v]),
+    "ingest_tracking": lambda o, v: o.ingest_tracking("o-1", v),
+    "ingest_tracking(format=)": lambda o, v: o.ingest_tracking("o-1", {}, format=v),
+    "replay(expect_head=)": lambda o, v: o.replay(verify=True, expect_head=v),
+    "read(after=)": lambda o, v: o.read(after=v),
+    "list(state)": lambda o, v: o.list(v),
+}
+
+
+@pytest.mark.parametrize("call", sorted(API_CALLS))
+def test_api_arguments_of_the_wrong_type_raise_only_parcelfsm_errors(
+    book: parcelfsm.Orders, call: str
+) -> None:
+    """None, numbers, bytes, lists, dicts, sets, objects, ids with a newline: each call
+    either works or raises a `ParcelFsmError` — never TypeError or AttributeError."""
+    untyped: list[tuple[str, str]] = []
+    for value in BAD_ARGUMENTS:
+        try:
+            API_CALLS[call](book, value)
+        except ParcelFsmError:
+            continue
+        except Exception as exc:
+            untyped.append((repr(value)[:30], f"{type(exc).__name__}: {exc}"))
+    assert untyped == []
+
+
+def test_a_read_only_database_serves_every_read_and_refuses_writes(tmp_path: Path) -> None:
+    """`--read-only`: reads answer (exit 0), a write is refused (exit 3) and the file is
+    byte-identical afterwards."""
+    db = build(tmp_path / "ro.db")
+    before = db.read_bytes()
+    for argv in (["show", "o-1"], ["history", "o-3"], ["due"], ["advise", "o-1"], ["export"], ["head"]):
+        assert run(db, "--read-only", *argv, now=None).exit_code == 0, argv
+    assert run(db, "--read-only", "replay", "--verify").exit_code == 0
+    for argv in (["record", "o-1", "parcel.scanned", "--data", '{"status": "in_transit"}'], ["tick"]):
+        result = run(db, "--read-only", *argv)
+        assert result.exit_code == 3, result.output
+        assert error_of(result)["type"] == "ValidationError"
+    assert db.read_bytes() == before
