@@ -39,6 +39,10 @@ COMMANDS: Final[dict[str, list[str]]] = {
     "replay --verify": ["replay", "--verify"],
     "export": ["export"],
     "advise": ["advise", "o-1"],
+    "head": ["head"],
+    "list": ["list"],
+    "timeline": ["timeline", "o-1"],
+    "diagram --order": ["diagram", "--order", "o-1"],
 }
 
 

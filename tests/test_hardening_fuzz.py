@@ -86,6 +86,9 @@ def invocations(file: str) -> st.SearchStrategy[list[str]]:
             lambda t: ["advance", "--to", t[0]] + (["--dry-run"] if t[1] else [])
         ),
         st.sampled_from([["replay"], ["replay", "--verify"], ["replay", "--policy", file], ["head"]]),
+        st.tuples(junk, junk).map(lambda t: ["list", "--state", t[0], "--due-before", t[1]]),
+        st.tuples(order, times).map(lambda t: ["timeline", t[0], "--at", t[1]]),
+        order.map(lambda o: ["diagram", "--order", o]),
         junk.map(lambda h: ["replay", "--verify", "--expect-head", h]),
         st.just(["import", file]),
         order.map(lambda o: ["track-ingest", o, file]),
@@ -163,6 +166,8 @@ CORRUPTIONS: Final = ("flip", "overwrite", "truncate", "zero-page")
             ["replay", "--verify"],
             ["export"],
             ["head"],
+            ["list"],
+            ["timeline", "o-3"],
             ["record", "o-1", "parcel.scanned", "--data", '{"status": "in_transit"}'],
             [
                 "record",
