@@ -104,7 +104,7 @@ class Env:
 
 
 def handled(fn: F) -> F:
-    """Run a command body, turning every failure into CONTRACT §3 output and exit codes.
+    """Run a command body, turning every failure into the documented output and exit codes.
 
     The one error boundary: library errors keep their type; a driver error or a stored
     value the library cannot process becomes `CorruptLog` (exit 5), a database that

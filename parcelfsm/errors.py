@@ -1,4 +1,4 @@
-"""Typed errors of parcelfsm (CONTRACT.md §3).
+"""Typed errors of parcelfsm (README "CLI reference": types and exit codes).
 
 Every error the library raises on purpose is a `ParcelFsmError`; `type` is the stable
 name a caller, the CLI's JSON and the exit-code table use. A rejected command has

@@ -17,8 +17,8 @@ from parcelfsm.clock import ManualClock
 from parcelfsm.testing import DEFAULTS
 
 NOW: Final = "2026-03-20T10:00:00Z"
-#: the exit codes of CONTRACT §3 (0 = success)
-CONTRACT_CODES: Final = frozenset({0, 2, 3, 4, 5})
+#: the documented exit codes (README "CLI reference"; 0 = success)
+EXIT_CODES: Final = frozenset({0, 2, 3, 4, 5})
 
 
 def build(path: Path) -> Path:
@@ -87,7 +87,7 @@ def run(
     result = CliRunner().invoke(cli, argv, input=stdin, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"traceback for {argv[:8]}: {result.exception!r}") from result.exception
-    assert result.exit_code in CONTRACT_CODES, (argv[:8], result.exit_code, result.output[-500:])
+    assert result.exit_code in EXIT_CODES, (argv[:8], result.exit_code, result.output[-500:])
     assert "Traceback" not in result.output
     return result
 

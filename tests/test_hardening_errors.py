@@ -1,5 +1,5 @@
 """Issue 14, "one error boundary": every failure reaching the CLI is a typed error with a
-one-line message and a CONTRACT §3 exit code, never a traceback, never exit 1; the API
+one-line message and a documented exit code, never a traceback, never exit 1; the API
 raises only `parcelfsm.errors` types.
 
 Every CLI command is run against databases it cannot use — `/dev/null`, a directory, a

@@ -18,7 +18,7 @@ from typing import Any, Final
 from parcelfsm.errors import ConcurrencyConflict, CorruptLog, ParcelFsmError, quote
 
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
-#: the columns of our `events` table (CONTRACT-named, plus the hash chain)
+#: the columns of our `events` table (the documented columns, plus the hash chain)
 EVENT_COLUMNS: Final = frozenset(
     {
         "position",
