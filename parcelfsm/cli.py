@@ -4,43 +4,78 @@ Every command opens the database named by `--db` / `$PARCELFSM_DB`, uses the clo
 fixed by `--now` / `$PARCELFSM_NOW` (else the system clock), prints human tables or,
 with `--json`, JSON on stdout, and closes the database before it exits. Library errors
 map to exit codes by their class (`exit_code`): 3 for rejected input, 4 for a
-concurrency conflict, 5 for a failed verification; click's usage errors exit 2.
+concurrency conflict or a database that stayed busy, 5 for a failed verification or a
+corrupt log; click's usage errors exit 2. `handled` is the one error boundary: any other
+failure is translated into one of those types, so no traceback reaches the user.
+
+Clock guard: a write at a `--now` / `--at` / `--to` more than a day ahead of the system
+clock is refused (a typo in the year would fire every deadline irreversibly) unless
+`--allow-future` or `$PARCELFSM_ALLOW_FUTURE=1` is given.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import click
 
 from parcelfsm import render, timers
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
-from parcelfsm.errors import ParcelFsmError, ValidationError
+from parcelfsm.errors import CorruptLog, ValidationError, quote
 from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
 from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
+from parcelfsm.store.files import translate
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: how far ahead of the system clock a write may be dated without --allow-future
+FUTURE_SLACK: Final = dt.timedelta(days=1)
 
 
 class Env:
     """Global options, and the order book opened on first use."""
 
     def __init__(
-        self, db: str, now: str | None, as_json: bool, policy: str | None = None, read_only: bool = False
+        self,
+        db: str,
+        now: str | None,
+        as_json: bool,
+        policy: str | None = None,
+        allow_future: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.db = db
         self.read_only = read_only
         self.now_text = now
         self.as_json = as_json
         self.policy_file = policy
+        self.allow_future = allow_future
         self._orders: Orders | None = None
+
+    def guard_future(self, when: dt.datetime | None, option: str) -> None:
+        """Refuse a write dated more than a day ahead of the system clock (the clock guard)."""
+        if when is None or self.allow_future:
+            return
+        wall = SystemClock().now()
+        if when > wall + FUTURE_SLACK:
+            raise ValidationError(
+                f"{option}: {format_time(when)} is more than a day ahead of the system clock "
+                f"({format_time(wall)}); a write there fires every deadline up to it for good. "
+                "Give --allow-future (or PARCELFSM_ALLOW_FUTURE=1) if you mean it"
+            )
+
+    def guard_write(self) -> None:
+        """The clock guard for a write at `--now` (the system clock needs no guard)."""
+        if self.now_text:
+            self.guard_future(self.clock().now(), "--now")
 
     def clock(self) -> Clock:
         if self.now_text:
@@ -50,7 +85,10 @@ class Env:
     def orders(self) -> Orders:
         if self._orders is None:
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
-            self._orders = open_orders(self.db, clock=self.clock(), policy=policy, read_only=self.read_only)
+            secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
+            self._orders = open_orders(
+                self.db, clock=self.clock(), policy=policy, read_only=self.read_only, secret=secret
+            )
         return self._orders
 
     def close(self) -> None:
@@ -66,7 +104,12 @@ class Env:
 
 
 def handled(fn: F) -> F:
-    """Run a command body, turning library errors into CONTRACT §3 output and exit codes."""
+    """Run a command body, turning every failure into the documented output and exit codes.
+
+    The one error boundary: library errors keep their type; a driver error or a stored
+    value the library cannot process becomes `CorruptLog` (exit 5), a database that
+    stayed busy `ConcurrencyConflict` (exit 4). The message is one line.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -74,17 +117,31 @@ def handled(fn: F) -> F:
         assert env is not None
         try:
             return fn(env, *args, **kwargs)
-        except ParcelFsmError as exc:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # the boundary: nothing untyped gets past here
+            error = translate(exc, env.db)
+            message = " ".join(error.message.splitlines())
+            if isinstance(error, CorruptLog) and env.db not in message and "position" not in message:
+                message = f"database {quote(env.db)}: {message}"
             if env.as_json:
-                click.echo(json.dumps(exc.to_json(), ensure_ascii=False))
+                body = {"error": {"type": error.type, "message": message}}
+                click.echo(json.dumps(body, ensure_ascii=False))
             else:
-                click.echo(f"{exc.type}: {exc.message}", err=True)
-            env.close()
-            sys.exit(exc.exit_code)
+                click.echo(f"{error.type}: {message}", err=True)
+            _close_quietly(env)
+            sys.exit(error.exit_code)
         finally:
-            env.close()
+            _close_quietly(env)
 
     return cast(F, wrapper)
+
+
+def _close_quietly(env: Env) -> None:
+    try:
+        env.close()
+    except Exception:  # closing a broken database must not raise past the boundary
+        env._orders = None
 
 
 def _time(value: str | None, field: str) -> Any:
@@ -99,7 +156,7 @@ def _int(text: str | None, field: str, *, minimum: int, maximum: int = 2**62) ->
     try:
         value = int(text)
     except ValueError:
-        raise ValidationError(f"{field}: {text!r} is not a whole number") from None
+        raise ValidationError(f"{field}: {quote(text)} is not a whole number") from None
     if not minimum <= value <= maximum:
         raise ValidationError(f"{field}: must be from {minimum} to {maximum}")
     return value
@@ -110,7 +167,7 @@ def _read(file: str) -> str:
     try:
         return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
-        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+        raise ValidationError(f"FILE: cannot read {quote(file)}: {quote(str(exc))}") from None
 
 
 def _json_arg(text: str | None, field: str) -> Any:
@@ -148,6 +205,12 @@ def _json_arg(text: str | None, field: str) -> Any:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 @click.option(
+    "--allow-future",
+    is_flag=True,
+    envvar="PARCELFSM_ALLOW_FUTURE",
+    help="Allow writes dated more than a day ahead of the system clock.",
+)
+@click.option(
     "--policy",
     envvar="PARCELFSM_POLICY",
     default=None,
@@ -155,10 +218,16 @@ def _json_arg(text: str | None, field: str) -> Any:
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str, read_only: bool, now: str | None, as_json: bool, policy: str | None
+    ctx: click.Context,
+    db: str,
+    read_only: bool,
+    now: str | None,
+    as_json: bool,
+    allow_future: bool,
+    policy: str | None,
 ) -> None:
     """Marketplace orders, parcels and disputes as replayable state machines."""
-    ctx.obj = Env(db, now, as_json, policy, read_only)
+    ctx.obj = Env(db, now, as_json, policy, allow_future, read_only)
 
 
 @cli.command()
@@ -190,6 +259,8 @@ def record(
     payload = _json_arg(data, "--data")
     when = _time(at, "--at")
     expected = _int(expect_version, "--expect-version", minimum=0)
+    env.guard_write()
+    env.guard_future(when, "--at")
     events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expected)
     warnings = [
         f"carrier text {e.data.get('text')!r} is not known: recorded as status unknown (no state change)"
@@ -285,6 +356,7 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
 @handled
 def tick(env: Env, batch: int, loop: bool) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
+    env.guard_write()
     orders = env.orders()
     if loop:
         stop = timers.stop_on_signals()
@@ -306,6 +378,8 @@ def tick(env: Env, batch: int, loop: bool) -> None:
 def advance(env: Env, to: str, dry_run: bool) -> None:
     """Fire every deadline due up to --to, across all orders."""
     target = parse_time(to, "--to", bounded=False)
+    if not dry_run:
+        env.guard_future(target, "--to")
     _fired(env, env.orders().advance(target, dry_run=dry_run), format_time(target), dry_run)
 
 
@@ -314,17 +388,31 @@ def advance(env: Env, to: str, dry_run: bool) -> None:
 @click.option(
     "--policy",
     "policy_file",
-    type=click.Path(dir_okay=False),
     help="What-if: replay under this policy without writing and report differences.",
 )
+@click.option(
+    "--expect-head",
+    help="With --verify: prove nothing up to this `parcelfsm head` digest changed (exit 5 if it did).",
+)
 @handled
-def replay(env: Env, verify: bool, policy_file: str | None) -> None:
+def replay(env: Env, verify: bool, policy_file: str | None, expect_head: str | None) -> None:
     """Rebuild every projection from the log (or verify it, or what-if a policy)."""
     policy = Policy.from_file(policy_file) if policy_file else None
-    report = env.orders().replay(verify=verify, policy=policy, progress=_progress)
+    if expect_head is not None and not verify:
+        raise ValidationError("--expect-head: give it with --verify")
+    report = env.orders().replay(verify=verify, policy=policy, progress=_progress, expect_head=expect_head)
     env.emit(report.to_json(), report.to_text())
     if report.problems:
         sys.exit(5)
+
+
+@cli.command()
+@handled
+def head(env: Env) -> None:
+    """Digest of the whole log in position order (POSITION:HEX); keep it elsewhere and
+    check it later with `replay --verify --expect-head`."""
+    log_head = env.orders().head()
+    env.emit(log_head.to_json(), log_head.token)
 
 
 def _progress(total: int, label: str) -> Any:
@@ -384,6 +472,7 @@ def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: b
 @handled
 def import_(env: Env, file: str) -> None:
     """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
+    env.guard_write()
     report = env.orders().import_lines(_read(file).splitlines(), progress=_progress)
     env.emit(report.to_json(), report.to_text())
 
@@ -446,6 +535,7 @@ def track_check(env: Env, number: str) -> None:
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""
+    env.guard_write()
     payload = _json_arg(_read(file), "FILE")
     report = env.orders().ingest_tracking(order, payload, format=fmt)
     env.emit(report.to_json(), report.to_text())

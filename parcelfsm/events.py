@@ -15,8 +15,18 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
-from parcelfsm.errors import ValidationError
-from parcelfsm.fields import ID_TEXT, MAX_DAYS, MAX_MINOR, check_value, spec
+from parcelfsm.canonical import canonical_json
+from parcelfsm.errors import ValidationError, quote
+from parcelfsm.fields import (
+    ID_TEXT,
+    MAX_DAYS,
+    MAX_EVENT_BYTES,
+    MAX_EVIDENCE,
+    MAX_MINOR,
+    MAX_REFERENCE,
+    check_value,
+    spec,
+)
 from parcelfsm.vocabulary import (
     CUSTOMS_REASONS,
     AlertKind,
@@ -64,7 +74,7 @@ def event_class(type_name: str) -> type[Event]:
     try:
         return EVENT_TYPES[type_name]
     except (KeyError, TypeError):
-        raise ValidationError(f"type: unknown event type {type_name!r}") from None
+        raise ValidationError(f"type: unknown event type {quote(type_name)}") from None
 
 
 # --- commands (reported from outside) -------------------------------------------------
@@ -111,7 +121,7 @@ class OrderShipped(Event):
     """The seller shipped; buyer protection starts."""
 
     type = "order.shipped"
-    tracking_number: str | None = spec(None, max_length=64)
+    tracking_number: str | None = spec(None, max_length=64, text=True)
     carrier: str | None = spec(None, pattern=ID_TEXT)
 
 
@@ -122,8 +132,8 @@ class ParcelScanned(Event):
 
     type = "parcel.scanned"
     status: ScanStatus | None = spec(None)
-    text: str | None = spec(None, max_length=1000)
-    location: str | None = spec(None, max_length=256)
+    text: str | None = spec(None, max_length=1000, text=True)
+    location: str | None = spec(None, max_length=256, text=True)
 
     def check(self) -> None:
         if self.status is None and self.text is None:
@@ -136,7 +146,7 @@ class ParcelTrackReplaced(Event):
     """The carrier issued a new tracking number; the old one stays in history."""
 
     type = "parcel.track_replaced"
-    tracking_number: str = spec(max_length=64)
+    tracking_number: str = spec(max_length=64, text=True)
     carrier: str | None = spec(None, pattern=ID_TEXT)
 
 
@@ -170,7 +180,7 @@ class DisputeOpened(Event):
     amount: int = spec(minimum=1, maximum=MAX_MINOR)
     description: str = spec(ascii_text=True, max_length=5000)
     cause: CustomsCause | None = spec(None)
-    evidence: list[str] = spec([])
+    evidence: list[str] = spec([], max_items=MAX_EVIDENCE, max_length=MAX_REFERENCE, text=True)
 
     def check(self) -> None:
         if self.reason == "customs_problem" and self.cause is None:
@@ -198,7 +208,7 @@ class DisputeOfferMade(Event):
     by: Party = spec()
     amount: int = spec(minimum=0, maximum=MAX_MINOR)
     solution: Solution | None = spec(None)
-    evidence: list[str] = spec([])
+    evidence: list[str] = spec([], max_items=MAX_EVIDENCE, max_length=MAX_REFERENCE, text=True)
 
 
 @register
@@ -244,7 +254,7 @@ class DisputeReturnShipped(Event):
     """The buyer's return parcel (information only)."""
 
     type = "dispute.return_shipped"
-    tracking_number: str = spec(max_length=64)
+    tracking_number: str = spec(max_length=64, text=True)
 
 
 @register
@@ -277,7 +287,7 @@ class ComplaintFiled(Event):
     """A complaint to the platform, when no dispute can be opened any more."""
 
     type = "complaint.filed"
-    text: str = spec(max_length=5000)
+    text: str = spec(max_length=5000, text=True)
 
 
 # --- timed events (appended by the library when a deadline passes) --------------------
@@ -288,8 +298,8 @@ class TimedEvent(Event):
     """Base of timed events: which deadline fired and the rule that set it."""
 
     timed = True
-    deadline: str = spec()
-    rule: str = spec()
+    deadline: str = spec(pattern=ID_TEXT)
+    rule: str = spec(pattern=ID_TEXT)
 
 
 def _timed(type_name: str, doc: str) -> type[TimedEvent]:
@@ -343,12 +353,16 @@ def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: 
         data = {}
     if not isinstance(data, Mapping):
         raise ValidationError(f"data: {type_name} expects a JSON object")
+    size = len(canonical_json(dict(data), check=False).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise ValidationError(f"data: {size} bytes as JSON; an event holds at most {MAX_EVENT_BYTES}")
     hints = _hints(cls)
     names = [f.name for f in attrs.fields(cls)]
     allowed = set(names) if allow_derived else set(names) - cls.derived
     for key in data:
         if key not in allowed:
-            raise ValidationError(f"{key}: unknown field for {type_name}")
+            name = key if isinstance(key, str) and len(key) <= 100 and key.isprintable() else quote(key)
+            raise ValidationError(f"{name}: unknown field for {type_name}")
     kwargs: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name not in data:

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import attrs
 
 from parcelfsm.events import EVENT_TYPES, Event
-from parcelfsm.fields import ASCII_PATTERN
+from parcelfsm.fields import ASCII_PATTERN, TEXT_PATTERN
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -42,6 +42,10 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
         prop = _type_schema(hints[field.name])
         meta = field.metadata
         target = prop["anyOf"][0] if "anyOf" in prop else prop
+        if meta.get("max_items") is not None:
+            target["maxItems"] = meta["max_items"]
+        if target.get("type") == "array":
+            target = target["items"]  # the other constraints apply to each item
         if meta.get("minimum") is not None:
             target["minimum"] = meta["minimum"]
         if meta.get("maximum") is not None:
@@ -50,6 +54,8 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
             target["maxLength"] = meta["max_length"]
         if meta.get("pattern"):
             target["pattern"] = meta["pattern"]
+        if meta.get("text"):
+            target["pattern"] = TEXT_PATTERN
         if meta.get("ascii_text"):
             target["pattern"] = ASCII_PATTERN
         if field.default is attrs.NOTHING:

@@ -23,12 +23,14 @@ from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsm
 from parcelfsm.fold import fold
 from parcelfsm.maintenance import Maintenance
 from parcelfsm.policy import Policy
-from parcelfsm.reads import OrderReads
+from parcelfsm.reads import OrderReads, folded
 from parcelfsm.records import NewEvent, StoredEvent, fingerprint
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, open_backend
 
 RETRIES: Final = 8
+#: seconds a command keeps retrying a busy database before `ConcurrencyConflict` (exit 4)
+RETRY_BUDGET_S: Final = 60.0
 STATE_CACHE: Final = 10_000
 #: orders fired per transaction by `tick`/`advance` (a crash loses nothing: the rest fire next time)
 CHUNK: Final = 1000
@@ -71,7 +73,7 @@ class Orders(OrderReads, Maintenance):
         if hit is not None and (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
             return hit[2], head
-        state = fold(self.log.read_stream(order_id))
+        state = folded(order_id, fold, self.log.read_stream(order_id))
         if state is not None:
             self._remember(order_id, head[0], head[1], state)
         return state, head
@@ -126,15 +128,23 @@ class Orders(OrderReads, Maintenance):
         that refused it (a refused command appends nothing; the others land). With
         `atomic`, the first refusal is raised and nothing of the batch is appended.
         """
+        if not isinstance(commands, Iterable) or isinstance(commands, str | bytes | Mapping):
+            raise ValidationError("commands: expected an iterable of commands")
         batch = [Command.of(c) for c in commands]
         now = to_utc(self.now(), "now")
+        budget_ends = time.monotonic() + RETRY_BUDGET_S
         for attempt in itertools.count():
             try:
                 with self.log.transaction():
                     return [self._record_in_batch(c, now, atomic) for c in batch]
             except ConcurrencyConflict:
-                # busy, or a writer elsewhere moved a stream: decide again on the new state
-                if any(c.expect_version is not None for c in batch) or attempt >= RETRIES - 1:
+                # busy, or a writer elsewhere moved a stream: decide again on the new state,
+                # after a jittered backoff, while the command's time budget lasts
+                if (
+                    any(c.expect_version is not None for c in batch)
+                    or attempt >= RETRIES - 1
+                    or time.monotonic() >= budget_ends
+                ):
                     raise
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
@@ -157,9 +167,11 @@ class Orders(OrderReads, Maintenance):
         check_order_id(c.order_id)
         check_key(c.key)
         if c.expect_version is not None and (
-            isinstance(c.expect_version, bool) or not isinstance(c.expect_version, int)
+            isinstance(c.expect_version, bool)
+            or not isinstance(c.expect_version, int)
+            or c.expect_version < 0
         ):
-            raise ValidationError("expect_version: a whole number")
+            raise ValidationError("expect_version: a whole number ≥ 0 (the order's current version)")
         if c.key is not None:
             hit = self.log.find_key(c.key)
             if hit is not None:

@@ -18,3 +18,11 @@ def scenario() -> Iterator[Scenario]:
     s = Scenario()
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def _allow_future_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's scenarios are dated by fixed `--now` values that the wall clock
+    overtakes or not; the CLI's clock guard is tested on its own (tests/test_hardening_*),
+    with this variable removed."""
+    monkeypatch.setenv("PARCELFSM_ALLOW_FUTURE", "1")

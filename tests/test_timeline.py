@@ -89,14 +89,26 @@ def test_the_refund_drops_refund_overdue_and_the_money_moves_to_the_buyer(scenar
 
 def test_a_new_scan_rearms_presumed_lost_and_the_last_arming_stays_open(scenario: Scenario) -> None:
     """Each scan restarts presumed_lost: earlier armings end `rearmed` at the scan."""
-    customs_story(scenario)
-    tl = order_timeline(scenario.orders, "o-1")
-    lost = bars(tl, "presumed_lost")
+    scenario.given("order.placed")
+    scenario.advance(days=1)
+    scenario.when("order.shipped")
+    for _ in range(2):
+        scenario.advance(days=3)
+        scenario.when("parcel.scanned", {"status": "in_transit"})
+    lost = bars(order_timeline(scenario.orders, "o-1"), "presumed_lost")
     assert [b.status for b in lost] == ["rearmed", "rearmed", "open"]
     for before, after in itertools.pairwise(lost):
         assert before.ended_at == after.set_at
         assert before.ended_by == after.set_by
     assert lost[-1].due_at == lost[-1].set_at + 30 * DAY
+
+
+def test_presumed_lost_is_dropped_when_the_parcel_reaches_customs(scenario: Scenario) -> None:
+    """A parcel at customs is not lost: its presumed_lost bar ends `dropped` at the scan."""
+    customs_story(scenario)
+    [lost] = bars(order_timeline(scenario.orders, "o-1"), "presumed_lost")
+    assert lost.status == "dropped"
+    assert lost.ended_by is not None and "parcel.scanned" in lost.ended_by
 
 
 def test_a_dispute_pauses_protection_as_a_bar_without_due_time(scenario: Scenario) -> None:
@@ -146,7 +158,8 @@ def test_an_alert_is_drawn_on_the_lane_of_the_deadline_that_raised_it(scenario: 
     tl = order_timeline(scenario.orders, "o-1")
     alert = next(m for m in tl.marks if m.type == "alert.raised")
     assert (alert.lane, alert.data["deadline"]) == ("parcel", "customs_stall")
-    assert "policy: 2026.1" in tl.marks[0].details  # the recorded policy, by version
+    # the recorded policy, by version
+    assert f"policy: {scenario.orders.policy.version}" in tl.marks[0].details
 
 
 def _walk(s: Scenario, steps: list[tuple[str, Any]], data: st.DataObject) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
@@ -20,9 +21,10 @@ import attrs
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
-from parcelfsm.errors import ConcurrencyConflict
+from parcelfsm.errors import ConcurrencyConflict, CorruptLog
 from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
+from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import row_hash
 from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
@@ -154,8 +156,17 @@ class EventLog:
         return self.backend.head(stream_id)
 
     def read_stream(self, stream_id: str) -> list[StoredEvent]:
-        """All events of one stream, in version order."""
-        return [to_event(r) for r in self.backend.select_stream(stream_id)]
+        """All events of one stream, in version order, after checking its chain.
+
+        Raises:
+            CorruptLog: the stored chain does not match (a forged or damaged stream is
+                refused, never shown), or a row cannot be read; names the position.
+        """
+        rows = self.backend.select_stream(stream_id)
+        problem = stream_problem(rows, self.secret)
+        if problem is not None:
+            raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
+        return [to_event(r) for r in rows]
 
     def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
         """(fingerprint, the events that keyed command appended) for a known key.
@@ -268,26 +279,28 @@ class EventLog:
         position of its stream.
         """
         problems: list[str] = []
-        stream: str | None = None
-        version, prev = 0, ""
-        broken = False
-        for row in self.iter_rows():
-            if row.stream_id != stream:
-                stream, version, prev, broken = row.stream_id, 0, "", False
-            if broken:
-                continue
-            where = f"{row.stream_id}: {{}} at position {row.position} (v{row.version})"
-            if row.version != version + 1:
-                problems.append(where.format(f"version gap (v{version} then v{row.version})"))
-            elif row.prev_hash != prev:
-                problems.append(where.format("prev_hash mismatch"))
-            elif row_hash(row, prev, self.secret) != row.hash:
-                problems.append(where.format("hash mismatch: content was altered"))
-            else:
-                version, prev = row.version, row.hash
-                continue
-            broken = True
+        for _, rows in itertools.groupby(self.iter_rows(), key=lambda r: r.stream_id):
+            problem = stream_problem(rows, self.secret)
+            if problem is not None:
+                problems.append(problem)
         return problems
+
+    def audit(self, expect_head: tuple[int, str] | None = None) -> tuple[list[str], LogHead]:
+        """Whole-log checks in position order (see `parcelfsm.store.audit`): gapless
+        positions (not on PostgreSQL, whose sequences skip numbers), versions in position
+        order, and the head digest, compared with `expect_head` when given."""
+        audit = LogAudit(gapless=self.backend.name != "postgresql", expect=expect_head)
+        last = 0
+        while rows := self.backend.select_after(last, PAGE):
+            for row in rows:
+                audit.feed(row)
+            last = rows[-1].position
+        head = audit.finish()
+        return audit.problems, head
+
+    def log_head(self) -> LogHead:
+        """The digest of the whole log in position order (`parcelfsm head`)."""
+        return self.audit()[1]
 
     def close(self) -> None:
         """Close the backend."""
