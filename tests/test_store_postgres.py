@@ -24,6 +24,7 @@ from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, NotFound,
 from parcelfsm.store.postgres import PostgresBackend
 from parcelfsm.store.projections import DeadlineRow, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.testing import DEFAULTS
 
 
 class TestPostgres(StoreContract):
@@ -285,3 +286,31 @@ def test_without_the_postgres_extra_a_postgresql_target_is_one_line_naming_it() 
     assert proc.returncode == 3
     assert proc.stderr.count("\n") == 1
     assert "pip install 'parcelfsm[postgres]'" in proc.stderr
+
+
+def test_threads_can_share_one_order_book(pg_url: str) -> None:
+    """Four threads record through one `Orders` on PostgreSQL (each thread on its own
+    pooled connection): every command lands, each order's versions run 1..n."""
+    with parcelfsm.open(pg_url, clock=ManualClock(T0)) as orders:
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                for i in range(10):
+                    orders.record(f"t{n}-{i}", "order.placed", DEFAULTS["order.placed"])
+                    if i:
+                        orders.record("shared", "parcel.scanned", {"text": "In transit"})
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        orders.record("shared", "order.placed", DEFAULTS["order.placed"])
+        orders.record("shared", "order.shipped", DEFAULTS["order.shipped"])
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        assert [e.version for e in orders.history("shared")] == list(range(1, 2 + 4 * 9 + 1))
+        assert orders.log.count_streams() == 41
+        assert orders.replay(verify=True).problems == ()

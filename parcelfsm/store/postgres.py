@@ -231,7 +231,7 @@ class PostgresBackend:
         if not rows and not keys:
             return []
         with self._atomic():
-            positions = sorted(r[0] for r in self._execute(q.INSERT_EVENTS, _event_arrays(rows)))
+            positions = sorted(r[0] for r in self._execute(q.INSERT_EVENTS, q.event_arrays(rows)))
             if keys:
                 self._executemany(
                     q.INSERT_KEY,
@@ -307,7 +307,7 @@ class PostgresBackend:
         latest = {order.stream_id: (order, deadlines) for order, deadlines in rows}  # last wins
         if latest:
             with self._atomic():
-                self._execute(q.SAVE_PROJECTIONS, _projection_arrays(list(latest.values())))
+                self._execute(q.SAVE_PROJECTIONS, q.projection_arrays(list(latest.values())))
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""
@@ -370,48 +370,6 @@ def _one(cur: psycopg.Cursor[tuple[Any, ...]]) -> tuple[Any, ...]:
     if row is None:
         raise StorageError("the database returned no row")
     return row
-
-
-def _event_arrays(rows: Sequence[EventRow]) -> dict[str, Any]:
-    """INSERT_EVENTS's parameters: one array per column, and the locks to take."""
-    arrays: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name in _EVENT_FIELDS}
-    arrays["streams"] = sorted({r.stream_id for r in rows})
-    arrays["lock"] = q.COMMIT_ORDER_LOCK
-    return arrays
-
-
-def _projection_arrays(items: Sequence[tuple[OrderRow, Sequence[DeadlineRow]]]) -> dict[str, Any]:
-    """SAVE_PROJECTIONS's parameters: one array per column of each table."""
-    orders = [o for o, _ in items]
-    deadlines = [d for _, ds in items for d in ds]
-    params: dict[str, Any] = {f"o_{key}": [getattr(o, name) for o in orders] for key, name in _ORDER_FIELDS}
-    params.update({f"d_{name}": [getattr(d, name) for d in deadlines] for name in _DEADLINE_FIELDS})
-    params["channel"] = q.CHANNEL
-    params["earliest"] = str(min(d.due_us for d in deadlines)) if deadlines else None
-    return params
-
-
-_EVENT_FIELDS = (
-    "stream_id", "version", "type", "schema_version", "occurred_at", "recorded_at", "due_at", "key", "data",
-    "prev_hash", "hash",
-)  # fmt: skip
-_ORDER_FIELDS = (
-    ("stream_id", "stream_id"), ("version", "version"), ("order_state", "order_state"),
-    ("parcel_state", "parcel_state"), ("dispute_state", "dispute_state"), ("currency", "currency"),
-    ("paid", "paid"), ("held", "held"), ("released", "released_to_seller"), ("refunded", "refunded_to_buyer"),
-    ("policy", "policy_version"), ("alerts", "alerts"),
-)  # fmt: skip
-_DEADLINE_FIELDS = (
-    "stream_id",
-    "kind",
-    "due_at",
-    "due_us",
-    "rank",
-    "rule",
-    "set_by_version",
-    "on_expiry",
-    "alert",
-)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend's schema and statements (text only; `postgres.py` runs them).
+"""The PostgreSQL backend's schema, statements and their parameters (`postgres.py` runs them).
 
 The tables mirror the SQLite backend's column for column, so the same rows (and so the
 same hashes) are stored on both. Key text columns use `COLLATE "C"`: byte order, as
@@ -8,7 +8,11 @@ reaches the server as a bound parameter (`%s`); nothing here is formatted with d
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
+
+from parcelfsm.store.projections import DeadlineRow, OrderRow
+from parcelfsm.store.recorder import EventRow
 
 SCHEMA_VERSION: Final = 2
 #: `pg_advisory_xact_lock` keys (arbitrary constants, "pfsm" + a small number)
@@ -148,3 +152,45 @@ SELECT_ORDERS: Final = (
 )
 PROJECTED_IDS: Final = "SELECT stream_id FROM orders UNION SELECT stream_id FROM deadlines"
 CLEAR_PROJECTIONS: Final = ("DELETE FROM orders", "DELETE FROM deadlines")
+
+
+def event_arrays(rows: Sequence[EventRow]) -> dict[str, Any]:
+    """INSERT_EVENTS's parameters: one array per column, and the locks to take."""
+    arrays: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name in _EVENT_FIELDS}
+    arrays["streams"] = sorted({r.stream_id for r in rows})
+    arrays["lock"] = COMMIT_ORDER_LOCK
+    return arrays
+
+
+def projection_arrays(items: Sequence[tuple[OrderRow, Sequence[DeadlineRow]]]) -> dict[str, Any]:
+    """SAVE_PROJECTIONS's parameters: one array per column of each table."""
+    orders = [o for o, _ in items]
+    deadlines = [d for _, ds in items for d in ds]
+    params: dict[str, Any] = {f"o_{key}": [getattr(o, name) for o in orders] for key, name in _ORDER_FIELDS}
+    params.update({f"d_{name}": [getattr(d, name) for d in deadlines] for name in _DEADLINE_FIELDS})
+    params["channel"] = CHANNEL
+    params["earliest"] = str(min(d.due_us for d in deadlines)) if deadlines else None
+    return params
+
+
+_EVENT_FIELDS = (
+    "stream_id", "version", "type", "schema_version", "occurred_at", "recorded_at", "due_at", "key", "data",
+    "prev_hash", "hash",
+)  # fmt: skip
+_ORDER_FIELDS = (
+    ("stream_id", "stream_id"), ("version", "version"), ("order_state", "order_state"),
+    ("parcel_state", "parcel_state"), ("dispute_state", "dispute_state"), ("currency", "currency"),
+    ("paid", "paid"), ("held", "held"), ("released", "released_to_seller"), ("refunded", "refunded_to_buyer"),
+    ("policy", "policy_version"), ("alerts", "alerts"),
+)  # fmt: skip
+_DEADLINE_FIELDS = (
+    "stream_id",
+    "kind",
+    "due_at",
+    "due_us",
+    "rank",
+    "rule",
+    "set_by_version",
+    "on_expiry",
+    "alert",
+)
