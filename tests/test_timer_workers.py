@@ -20,6 +20,7 @@ import psycopg
 import parcelfsm
 from parcelfsm import ManualClock
 from parcelfsm.clock import format_time
+from parcelfsm.errors import StorageError
 from parcelfsm.testing import DEFAULTS
 from parcelfsm.timers import run_timers
 
@@ -163,7 +164,8 @@ def test_the_loop_runs_on_sqlite_in_one_process_and_stops_when_asked(tmp_path: P
 
 
 def test_a_worker_without_a_database_server_fails_with_one_line(tmp_path: Path) -> None:
-    """`tick --loop` on an unreachable PostgreSQL URL exits 1 with a one-line error."""
+    """`tick --loop` on an unreachable PostgreSQL URL exits with the storage error's code
+    and one line naming the server and its reason."""
     proc = subprocess.run(
         [EXE, "--db", "postgresql://postgres@127.0.0.1:1/x", "tick", "--loop"],
         capture_output=True,
@@ -171,5 +173,6 @@ def test_a_worker_without_a_database_server_fails_with_one_line(tmp_path: Path) 
         check=False,
         env={**os.environ, "PARCELFSM_NOW": format_time(LATER)},
     )
-    assert proc.returncode == 1
-    assert proc.stderr.decode().count("\n") == 1 and "StorageError" in proc.stderr.decode()
+    assert proc.returncode == StorageError.exit_code != 0
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and "127.0.0.1:1/x" in err and "refused" in err
