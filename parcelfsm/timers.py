@@ -65,13 +65,26 @@ def run_timers(
         total += len(fired)
         if fired and on_batch is not None:
             on_batch(fired)
-        if claimed >= batch or stop.is_set():
-            continue  # more may be due right now
+        if claimed < batch:  # else more may be due right now
+            _idle(orders, stop, max_sleep, others_hold_them=claimed == 0)
+    return total
+
+
+def _idle(orders: Orders, stop: threading.Event, max_sleep: float, *, others_hold_them: bool) -> None:
+    """Return once a deadline is due (or `stop` is set), sleeping until then.
+
+    A wake-up for a deadline later than the one awaited costs one indexed read, not a
+    batch. When deadlines are due but this worker claimed none, other workers hold them:
+    back off briefly instead of spinning.
+    """
+    while not stop.is_set():
         delay = _until_next_due(orders, max_sleep)
         if delay <= 0:
-            delay = BUSY_BACKOFF  # due, but claimed by other workers (or just fired)
+            if others_hold_them:
+                _sleep(orders, BUSY_BACKOFF, stop)
+            return
+        others_hold_them = False
         _sleep(orders, delay, stop)
-    return total
 
 
 def _until_next_due(orders: Orders, max_sleep: float) -> float:
