@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, get_args, get_origin
 
 import attrs
 
+from parcelfsm.codes import check_country, check_currency
 from parcelfsm.errors import ValidationError
 
 #: the largest amount in minor units (2**53 - 1: exact in every JSON reader)
@@ -33,14 +34,20 @@ def spec(
     pattern: str | None = None,
     ascii_text: bool = False,
     max_length: int | None = None,
+    code: str | None = None,
 ) -> Any:
-    """An attrs field whose constraints live in metadata (read by validation and schemas)."""
+    """An attrs field whose constraints live in metadata (read by validation and schemas).
+
+    `code` names an ISO code list the value must belong to: `"country"` (ISO 3166-1
+    alpha-2) or `"currency"` (ISO 4217 with a minor unit).
+    """
     meta = {
         "minimum": minimum,
         "maximum": maximum,
         "pattern": pattern,
         "ascii_text": ascii_text,
         "max_length": max_length,
+        "code": code,
     }
     if isinstance(default, list):
         return attrs.field(factory=list, metadata=meta)
@@ -99,6 +106,10 @@ def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
         raise ValidationError(f"{name}: {value!r} is not in the expected form")
     if meta.get("ascii_text"):
         check_ascii(value, name)
+    if meta.get("code") == "country":
+        check_country(value, name)
+    elif meta.get("code") == "currency":
+        check_currency(value, name)
 
 
 ASCII_PATTERN: Final = r"^[\t\n\r\x20-\x7e]*$"
@@ -107,8 +118,8 @@ ASCII_PATTERN: Final = r"^[\t\n\r\x20-\x7e]*$"
 def check_ascii(text: str, name: str) -> None:
     """Reject any character outside printable ASCII, naming it and its position.
 
-    DOMAIN.md §4 / [003]: the dispute description must be plain English; the site
-    refuses `№` and non-Latin letters.
+    The dispute description must be plain English: the site refuses `№` and
+    non-Latin letters (docs/rules.md, "Opening a dispute").
     """
     for index, char in enumerate(text):
         if not (char in "\t\n\r" or " " <= char <= "~"):

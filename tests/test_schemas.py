@@ -7,7 +7,7 @@ from pathlib import Path
 from parcelfsm.events import EVENT_TYPES
 from parcelfsm.schema import all_schemas, event_schema
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parent.parent / "parcelfsm" / "schemas"
 
 
 def test_schemas_directory_matches_the_event_classes() -> None:
