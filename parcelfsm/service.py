@@ -1,8 +1,10 @@
 """The service: decide → catch up → append → evolve, in one transaction per command.
 
-`Orders` is what `parcelfsm.open()` returns and what the CLI drives (CONTRACT §5).
+`Orders` is what `parcelfsm.open()` returns and what the CLI drives (docs/api.md).
 It holds the clock and the policy for new orders; it contains no SQL, no formatting
-and no click.
+and no click. `Orders` is generic in its clock: `open(…, clock=ManualClock(…))` is an
+`Orders[ManualClock]`, so `orders.clock.advance(…)` type-checks; without a clock it
+is an `Orders[SystemClock]`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import itertools
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, overload
+from typing import Any, Generic, Literal, cast, overload
 
 import attrs
+from typing_extensions import TypeVar
 
 from parcelfsm.advice import Advice
+from parcelfsm.allowed import Allowed
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, decide, fire_due, stored_data
@@ -41,6 +45,9 @@ from parcelfsm.views import OrderView, build_view
 RETRIES = 5
 STATE_CACHE = 10_000
 Progress = Callable[[int, str], Any]
+#: the clock type of an order book (`Orders[ManualClock]`); bare `Orders` is `Orders[Clock]`
+C = TypeVar("C", bound=Clock, default=Clock, covariant=True)
+K = TypeVar("K", bound=Clock)
 
 
 class NoProgress:
@@ -114,7 +121,7 @@ def order_row(state: OrderState) -> OrderRow:
 
 
 def fold_at(events: Iterable[StoredEvent], at: dt.datetime) -> OrderState | None:
-    """Fold the events that had occurred by `at` (CONTRACT §4 "Reading at an instant").
+    """Fold the events that had occurred by `at` (docs/rules.md, "Reading at an instant").
 
     A scan whose carrier time precedes the shipment it was recorded after cannot be
     applied before that shipment; it is left out of the earlier view.
@@ -131,18 +138,29 @@ def fold_at(events: Iterable[StoredEvent], at: dt.datetime) -> OrderState | None
     return state
 
 
-class Orders:
-    """An order book on one event store (see CONTRACT §5 for the calls)."""
+class Orders(Generic[C]):
+    """An order book on one event store (docs/api.md lists the calls).
+
+    `clock` is the clock it was opened with, typed as such (`Orders[ManualClock]`);
+    the default is a `SystemClock`, which reads the wall clock at every call.
+    """
+
+    @overload
+    def __init__(
+        self: Orders[SystemClock], store: EventStore, *, clock: None = None, policy: Policy | None = None
+    ) -> None: ...
+    @overload
+    def __init__(self, store: EventStore, *, clock: C, policy: Policy | None = None) -> None: ...
 
     def __init__(
         self,
         store: EventStore,
         *,
-        clock: Clock | None = None,
+        clock: C | None = None,
         policy: Policy | None = None,
     ) -> None:
         self.store = store
-        self.clock: Clock = clock or SystemClock()
+        self.clock: C = cast(C, clock if clock is not None else SystemClock())
         self.policy = policy or Policy.default()
         self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
 
@@ -177,7 +195,7 @@ class Orders:
         """Close the database."""
         self.store.close()
 
-    def __enter__(self) -> Orders:
+    def __enter__(self) -> Orders[C]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -325,7 +343,7 @@ class Orders:
     def show(
         self, order_id: str, at: dt.datetime | str | None = None, as_recorded: bool = False
     ) -> OrderView:
-        """The order as of `at` (default now): CONTRACT §4 "Reading at an instant".
+        """The order as of `at` (default now): docs/rules.md, "Reading at an instant".
 
         Folds the events that had occurred by `at` and applies, without writing, every
         deadline due by then (listed under `unfired`). With `as_recorded`, folds only
@@ -346,6 +364,14 @@ class Orders:
             raise NotFound(f"order {order_id!r} did not exist at {at}")
         return build_view(state, when, unfired)
 
+    def allowed(self, order_id: str, at: dt.datetime | str | None = None) -> list[Allowed]:
+        """Every command type with whether it is legal now (or at `at`), and why not.
+
+        Judged on the state `show` reads, by the machine tables and a dry decide
+        (`parcelfsm.allowed`); the same list is `allowed` in `show --json`.
+        """
+        return self.show(order_id, at=at).allowed
+
     def advise(self, order_id: str, at: dt.datetime | str | None = None) -> list[Advice]:
         """What the buyer should do now and by when (the advice of `show`)."""
         return list(self.show(order_id, at=at).advice)
@@ -357,6 +383,14 @@ class Orders:
         until = to_utc(before, "before", bounded=False) if before is not None else None
         until = until or dt.datetime.max.replace(tzinfo=dt.UTC)
         return self.store.due(until, limit)
+
+    def count_due(self, before: dt.datetime | str | None = None) -> int:
+        """How many open deadlines `due(before=…)` would list without a limit."""
+        until = to_utc(before, "before", bounded=False) if before is not None else None
+        until = until or dt.datetime.max.replace(tzinfo=dt.UTC)
+        # TODO(lead): use the store's count_due (SELECT count(*) on the due index) once
+        # the store seam has it; until then count the rows `due` would return.
+        return len(self.store.due(until, 1_000_000))
 
     # -- replay, import, ingestion ----------------------------------------------------------
 
@@ -438,12 +472,43 @@ class Orders:
         yield from self.store.iter_events()
 
 
+@overload
+def open(
+    path: str = "parcelfsm.db",
+    *,
+    clock: None = None,
+    policy: Policy | None = None,
+    synchronous: str = "FULL",
+) -> Orders[SystemClock]: ...
+@overload
+def open(
+    path: str = "parcelfsm.db",
+    *,
+    clock: K,
+    policy: Policy | None = None,
+    synchronous: str = "FULL",
+) -> Orders[K]: ...
+
+
 def open(
     path: str = "parcelfsm.db",
     *,
     clock: Clock | None = None,
     policy: Policy | None = None,
     synchronous: str = "FULL",
-) -> Orders:
-    """Open (creating if needed) an order book stored in the SQLite file at `path`."""
-    return Orders(SQLiteStore(path, synchronous=synchronous), clock=clock, policy=policy)
+) -> Orders[Any]:
+    """Open (creating if needed) an order book stored in the SQLite file at `path`.
+
+    Args:
+        path: the SQLite file (`":memory:"` for a throwaway in-memory book).
+        clock: where time comes from; default `SystemClock()` (the wall clock, read at
+            every call, so freezegun freezes it). Pass a `ManualClock` in tests: the
+            book is then typed `Orders[ManualClock]` and `orders.clock.advance(...)`
+            type-checks.
+        policy: the rules new orders are placed under (default `Policy.default()`).
+        synchronous: SQLite's `synchronous` pragma (`FULL` by default).
+    """
+    store = SQLiteStore(path, synchronous=synchronous)
+    if clock is None:
+        return Orders(store, policy=policy)
+    return Orders(store, clock=clock, policy=policy)
