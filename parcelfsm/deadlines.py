@@ -1,6 +1,6 @@
 """Deadlines as derived data: (state + policy) → the open deadlines.
 
-`RULES` is CONTRACT.md §1's deadline table, one row per kind, in the table's order
+`RULES` is docs/events.md's deadline table, one row per kind, in the table's order
 (which breaks ties between equal due times). Each row's `derive` reads the state's
 anchors and returns the deadline while its arming condition holds; a deadline whose
 condition no longer holds simply is not there (it is dropped, not fired). A deadline
@@ -55,7 +55,7 @@ class Deadline:
         return RANK[self.kind]
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI / API form (CONTRACT §3 `deadlines` entries)."""
+        """The CLI / API form (docs/cli.md `deadlines` entries)."""
         out: dict[str, Any] = {
             "order_id": self.order_id,
             "kind": self.kind,
@@ -150,7 +150,7 @@ def _presumed_lost(s: OrderState) -> Deadline | None:
     if s.parcel not in LOSABLE:
         return None
     # Untracked parcels count 90 days from shipment; a scan that arrives anyway restarts
-    # the count like any scan does (CONTRACT §4 "Every scan except no_info restarts").
+    # the count like any scan does (docs/rules.md "Every scan except no_info restarts").
     key = "parcel.silent_lost_days" if s.tracked else "parcel.untracked_lost_days"
     return _at(s, "presumed_lost", s.lost_anchor, key, "parcel.presumed_lost")
 
@@ -261,7 +261,7 @@ _FAR: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def firing_key(d: Deadline) -> tuple[dt.datetime, int, int]:
-    """CONTRACT §4 firing order; paused deadlines sort last."""
+    """docs/rules.md firing order; paused deadlines sort last."""
     return (d.due_at or _FAR, RANK[d.kind], d.set_by_version or 0)
 
 
@@ -274,7 +274,7 @@ def next_due(state: OrderState, until: dt.datetime) -> Deadline | None:
 
 
 def active_alerts(state: OrderState) -> list[str]:
-    """Alerts raised whose condition still holds (CONTRACT §4 "Reading at an instant")."""
+    """Alerts raised whose condition still holds (docs/rules.md "Reading at an instant")."""
     out: list[str] = []
     for rule in RULES:
         if rule.alert is None or rule.kind not in state.fired:

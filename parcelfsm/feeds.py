@@ -1,6 +1,6 @@
 """Tracking feeds: a Cainiao or AfterShip payload → chronological, normalized checkpoints.
 
-Pure parsers for `track-ingest` (CONTRACT.md §3). `parse_feed` takes the decoded JSON
+Pure parsers for `track-ingest` (docs/cli.md). `parse_feed` takes the decoded JSON
 and returns a `Feed` whose checkpoints are sorted by time, each with an aware UTC
 instant, a normalized status and the raw text. Status comes from the payload's codes
 through the data tables `CAINIAO_ACTION_CODES` and `AFTERSHIP_TAGS`, falling back to
@@ -48,7 +48,7 @@ class Checkpoint:
     location: str | None = None
 
     def key(self, tracking_number: str) -> str:
-        """Idempotency key: `number|UTC time|code` (CONTRACT §4).
+        """Idempotency key: `number|UTC time|code` (docs/rules.md).
 
         Without a carrier code the normalized status stands in for it, so an
         aggregator re-wording an old checkpoint does not make it new; only text the

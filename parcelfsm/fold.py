@@ -200,7 +200,7 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     if e.occurred_at < s.placed.at:
         raise OutOfOrder("parcel.scanned: the carrier time is before the order was placed")
     if status == "no_info":
-        return  # "not a scan, counts for nothing" (CONTRACT §1)
+        return  # "not a scan, counts for nothing" (docs/events.md)
     if s.last_scan is not None and e.occurred_at < s.last_scan.at:
         return  # a late scan: recorded, changes no state, moves no deadline
     before = s.parcel

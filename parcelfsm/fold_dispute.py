@@ -1,4 +1,4 @@
-"""The dispute's event handlers (DOMAIN.md §4, CONTRACT §4 "Order and money",
+"""The dispute's event handlers (docs/rules.md, docs/rules.md "Order and money",
 "Dispute timers"), registered into `parcelfsm.fold`.
 
 Opening pauses buyer protection; withdrawing resumes it with the time that was left;

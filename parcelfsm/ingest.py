@@ -1,6 +1,6 @@
 """Tracking ingestion: a Cainiao or AfterShip payload → `parcel.scanned` commands.
 
-Each checkpoint is keyed by (tracking number, carrier time, code) (CONTRACT §4
+Each checkpoint is keyed by (tracking number, carrier time, code) (docs/rules.md
 "Idempotency"); a key already present is skipped whatever its data, because
 aggregators re-word old checkpoints. A checkpoint the rules reject (e.g. a scan that
 would move a delivered parcel) is reported, not appended; the others land.

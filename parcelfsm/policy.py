@@ -1,6 +1,6 @@
-"""The policy: every duration and table of DOMAIN.md in one frozen, versioned value.
+"""The policy: every duration and table of docs/rules.md in one frozen, versioned value.
 
-Keys are CONTRACT.md §4's dotted names (`dispute.window_days`); a JSON policy file
+Keys are docs/rules.md's dotted names (`dispute.window_days`); a JSON policy file
 uses them flat (`{"dispute.window_days": 20}`) or nested (`{"dispute": {"window_days":
 20}}`). The policy in force is written into each order's first event, so an order
 replays under the rules it started with even after the defaults change.
@@ -21,7 +21,7 @@ from parcelfsm.errors import ValidationError
 
 DEFAULT_VERSION: Final = "2026.1"
 
-# key -> (attribute, minimum). One row per CONTRACT §4 policy key.
+# key -> (attribute, minimum). One row per docs/rules.md policy key.
 _DAY_KEYS: Final[dict[str, tuple[str, int]]] = {
     "order.processing_days_default": ("processing_days_default", 1),
     "order.processing_days_max": ("processing_days_max", 1),
@@ -54,7 +54,7 @@ def _countries(
 
 @attrs.frozen
 class Policy:
-    """Durations (whole days) and the protection table; see DOMAIN.md for sources."""
+    """Durations (whole days) and the protection table; see docs/rules.md for sources."""
 
     version: str = DEFAULT_VERSION
     processing_days_default: int = 7
@@ -80,7 +80,7 @@ class Policy:
 
     @classmethod
     def default(cls) -> Policy:
-        """The defaults of DOMAIN.md."""
+        """The defaults of docs/rules.md."""
         return cls()
 
     def protection_days(self, country: str) -> tuple[int, str]:
@@ -98,7 +98,7 @@ class Policy:
         return f"{key}={getattr(self, _DAY_KEYS[key][0])}"
 
     def days(self, key: str) -> int:
-        """The number of days for a CONTRACT policy key."""
+        """The number of days for a policy key (docs/rules.md)."""
         return int(getattr(self, _DAY_KEYS[key][0]))
 
     def to_dict(self) -> dict[str, Any]:

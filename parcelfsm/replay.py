@@ -24,7 +24,7 @@ from parcelfsm.state import OrderState
 
 @attrs.frozen
 class ReplayReport:
-    """What a replay did and found (CONTRACT §5 `replay`)."""
+    """What a replay did and found (docs/api.md `replay`)."""
 
     mode: str
     orders: int

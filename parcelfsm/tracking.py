@@ -1,12 +1,12 @@
 """Carrier status text → normalized parcel status, and UPU S10 tracking numbers.
 
 `normalize` maps the raw status text a carrier or tracking aggregator shows to one of
-`STATUSES` (CONTRACT.md §1). It is driven by data: the exact phrase table `PHRASES`
+`STATUSES` (docs/events.md). It is driven by data: the exact phrase table `PHRASES`
 first, then the ordered regex `RULES` for the phrasings that vary. Text it does not
 know is `"unknown"`: it never raises and never guesses. Rules run on the
 `normalize_key` of the text (case-folded, punctuation-free, single-spaced).
 
-The S10 section checks UPU S10 numbers (DOMAIN.md §3, [004]); any other format is
+The S10 section checks UPU S10 numbers (docs/rules.md, [004]); any other format is
 accepted as opaque. Parsers for whole tracking payloads live in `parcelfsm.feeds`.
 """
 
@@ -20,7 +20,7 @@ import attrs
 from parcelfsm.errors import ValidationError
 from parcelfsm.vocabulary import SCAN_STATUSES
 
-# --- Normalized statuses (CONTRACT.md §1, table order) ---------------------------------
+# --- Normalized statuses (docs/events.md, table order) ---------------------------------
 
 STATUSES: Final[tuple[str, ...]] = SCAN_STATUSES
 

@@ -43,7 +43,7 @@ SEED_TEXTS = [
     ("Customs clearance failed", "customs_failed"),  # [000]
     ("Customs clearance failed.", "customs_failed"),  # [000]
     ("Customs Cleared", "customs_cleared"),  # [001]
-    ("Arrived at the distribution center in place of delivery", "in_transit"),  # DOMAIN §3
+    ("Arrived at the distribution center in place of delivery", "in_transit"),  # docs/rules.md
     ("Arrived at the distribution center in place delivery", "in_transit"),  # [001]
     ("Sending is expected", "no_info"),  # [003]
     ("Tracking number not available", "no_info"),  # [004]
@@ -199,7 +199,7 @@ AGGREGATOR_TEXTS = [
 
 
 def test_statuses_are_the_sixteen_of_the_contract_in_table_order() -> None:
-    """STATUSES lists CONTRACT §1's normalized statuses, in the table's order."""
+    """STATUSES lists docs/events.md's normalized statuses, in the table's order."""
     assert len(STATUSES) == 16
     assert STATUSES[0] == "no_info"
     assert STATUSES[-1] == "unknown"
@@ -208,7 +208,7 @@ def test_statuses_are_the_sixteen_of_the_contract_in_table_order() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), SEED_TEXTS)
 def test_every_seed_status_text_normalizes_to_its_status(text: str, expected: str) -> None:
-    """Each status text quoted in the seed articles maps to the status CONTRACT gives it."""
+    """Each status text quoted in the seed articles maps to the status docs/events.md gives it."""
     assert normalize(text) == expected
 
 

@@ -1,5 +1,5 @@
 """`SQLiteStore`: the `EventStore` on one SQLite file, through sqlite-utils, WAL.
- The `events` table is the log (CONTRACT §1, §4
+ The `events` table is the log (docs/events.md, §4
 "Storage"): a global `position`, `UNIQUE(stream_id, version)` so a racing writer
 fails instead of forking a stream, a unique idempotency `key`, and a per-stream hash
 chain. The `orders` and `deadlines` tables are projections written in the same
