@@ -444,11 +444,16 @@ def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
 
 @cli.command()
 @click.option("--keep", type=click.Path(dir_okay=False), help="Keep the demo database at this path.")
-def demo(keep: str | None) -> None:
+@output_options
+@handled
+def demo(env: Env, keep: str | None) -> None:
     """A guided run over a few orders in a temporary database with frozen time."""
     from parcelfsm.demo import run
 
-    run(click.echo, keep=keep)
+    if env.as_json:  # the story stays on stderr; stdout is each order's final `show --json`
+        env.emit({"orders": run(lambda line: click.echo(line, err=True), keep=keep)}, "")
+    else:
+        run(click.echo, keep=keep)
 
 
 @cli.command(name="types")

@@ -191,3 +191,13 @@ def test_diagram_json_gives_each_machine_s_mermaid_text() -> None:
     diagrams = json.loads(result.output)["diagrams"]
     assert sorted(diagrams) == ["dispute", "order", "parcel"]
     assert all(text.startswith("%%") or "stateDiagram-v2" in text for text in diagrams.values())
+
+
+def test_demo_json_prints_each_order_s_final_view_and_keeps_the_story_on_stderr() -> None:
+    """`demo --json`: stdout is {"orders": [show --json, …]}; the narrative goes to stderr."""
+    result = CliRunner().invoke(cli, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    orders = json.loads(result.stdout)["orders"]
+    assert [o["order_id"] for o in orders] == ["demo-1", "demo-2", "demo-3", "demo-4"]
+    assert orders[0]["states"]["order"] == "cancelled"
+    assert "== demo-1" in result.stderr and "paid $25.99" in result.stderr
