@@ -39,7 +39,7 @@ class Advice:
 
 
 def _dispute_reason(s: OrderState) -> str:
-    if s.parcel == "seized" or s.last_scan_status in ("customs_failed", "customs_held"):
+    if s.parcel == "seized" or s.customs_issue is not None:
         return "customs_problem"
     if s.parcel in ("returning", "returned"):
         return "returned_by_carrier"
@@ -48,8 +48,14 @@ def _dispute_reason(s: OrderState) -> str:
     return "protection_expiring"
 
 
-def advise(s: OrderState, deadlines: list[Deadline], alerts: list[str]) -> list[Advice]:
-    """The advice for an order at the instant its state and deadlines describe."""
+def advise(
+    s: OrderState, deadlines: list[Deadline], alerts: list[str], now: dt.datetime | None = None
+) -> list[Advice]:
+    """The advice for an order at the instant its state and deadlines describe.
+
+    `now` is that instant (dates the customs-document advice counts from); without it,
+    the order's latest event time.
+    """
     by = {d.kind: d for d in deadlines}
     out: list[Advice] = []
 
@@ -102,6 +108,7 @@ def advise(s: OrderState, deadlines: list[Deadline], alerts: list[str]) -> list[
                 "(3-15 days); if it has not arrived by then, contact payment support.",
                 "refund_overdue",
             )
+    _customs_advice(s, by, now or s.last_at or s.placed.at, out)
     if s.order == "awaiting_delivery":
         _parcel_advice(s, add, alerts)
     elif s.order == "finished" and can_open_dispute(s):
@@ -135,6 +142,8 @@ def _action(s: OrderState, reason: str) -> str:
 def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
     reason = _dispute_reason(s)
     act = _action(s, reason)
+    if s.parcel == "returning" and s.customs_issue_status == "customs_failed" and can_open_dispute(s):
+        return  # the customs advice says: wait for the return to China, then open it
     if s.parcel in ("lost", "returning", "returned", "seized"):
         what = {
             "lost": "is presumed lost",
@@ -198,4 +207,90 @@ def _parcel_advice(s: OrderState, add: Any, alerts: list[str]) -> None:
         add(
             "Wait: the parcel is on its way. Buyer protection runs until the date shown.",
             "protection_ends",
+        )
+
+
+# --- Customs failure or hold ([000]) ------------------------------------------------------
+
+#: registering a request for the official customs document takes 3 business days and
+#: preparing it up to 30 days, while an escalated customs dispute leaves only 7 days
+DOCUMENT_REGISTER_BUSINESS_DAYS = 3
+DOCUMENT_PREPARE_DAYS = 30
+CUSTOMS_ADVICE_RULE = "customs document: 3 business days to register, up to 30 days to prepare"
+
+
+def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
+    """`start` plus `days` business days (Monday to Friday; weekends are skipped)."""
+    at = start
+    left = days
+    while left > 0:
+        at += dt.timedelta(days=1)
+        if at.weekday() < 5:
+            left -= 1
+    return at
+
+
+def _day(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%d")
+
+
+def _customs_advice(s: OrderState, by: dict[str, Deadline], now: dt.datetime, out: list[Advice]) -> None:
+    """After a customs hold or failure: ask for the official document early, wait for the
+    parcel's return to China before the dispute, and do not rush to escalate."""
+    dispute = s.dispute
+    customs_dispute = dispute is not None and dispute.is_customs
+    if s.customs_issue is None and not customs_dispute:
+        return
+    if dispute is not None and (dispute.document or dispute.outcome is not None):
+        return
+    if s.dispute_state in ("withdrawn", "closed") or s.order == "cancelled":
+        return
+    if dispute is None and not can_open_dispute(s):
+        return  # no dispute can be opened any more: the document would serve nothing
+    days = s.policy.days("dispute.customs_document_days")
+    registered = add_business_days(now, DOCUMENT_REGISTER_BUSINESS_DAYS)
+    ready = registered + dt.timedelta(days=DOCUMENT_PREPARE_DAYS)
+    doc_rule = f"{CUSTOMS_ADVICE_RULE}; {s.policy.rule('dispute.customs_document_days')}"
+    if s.dispute_state != "escalated":
+        out.append(
+            Advice(
+                "Request the official customs document (why customs held or refused the parcel) "
+                "from your customs office now, before the dispute escalates: registering the request "
+                f"takes 3 business days (until {_day(registered)}) and preparing it up to "
+                f"{DOCUMENT_PREPARE_DAYS} days (until {_day(ready)}), while an escalated customs "
+                f"dispute leaves only {days} days to provide it.",
+                registered,
+                doc_rule,
+            )
+        )
+    protection = by.get("protection_ends")
+    if dispute is None and s.customs_issue_status == "customs_failed" and can_open_dispute(s):
+        ends = protection.due_at if protection is not None else None
+        if s.parcel == "returning":
+            text = (
+                "The parcel failed customs and is going back to the sender: wait until it is back "
+                "in China before opening the dispute (reason customs_problem) - the seller, seeing "
+                "the goods return, agrees to a refund more easily"
+            )
+            out.append(
+                Advice(
+                    text + (f"; but open it before buyer protection ends on {_day(ends)}." if ends else "."),
+                    ends,
+                    protection.rule if protection is not None else doc_rule,
+                )
+            )
+    if s.dispute_state in ("awaiting_seller", "negotiating") and customs_dispute:
+        mediation = by.get("mediation_date")
+        when = (
+            f" (it escalates on its own on {_day(mediation.due_at)})"
+            if mediation and mediation.due_at
+            else ""
+        )
+        out.append(
+            Advice(
+                "Do not rush to escalate the customs dispute: negotiate with the seller first"
+                f"{when}; once escalated you have only {days} days to provide the customs document.",
+                mediation.due_at if mediation else None,
+                mediation.rule if mediation else doc_rule,
+            )
         )

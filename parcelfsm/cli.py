@@ -25,8 +25,9 @@ from parcelfsm import __version__, render
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import NotFound, ParcelFsmError, ValidationError
 from parcelfsm.events import COMMAND_TYPES
+from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
-from parcelfsm.service import NoProgress, Orders
+from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,8 +36,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Env:
     """Global options, and the order book opened on first use."""
 
-    def __init__(self, db: str, now: str | None, as_json: bool, policy: str | None = None) -> None:
+    def __init__(
+        self, db: str, now: str | None, as_json: bool, policy: str | None = None, read_only: bool = False
+    ) -> None:
         self.db = db
+        self.read_only = read_only
         self.now_text = now
         self.as_json = as_json
         self.policy_file = policy
@@ -58,7 +62,9 @@ class Env:
                         "or by recording an order)"
                     )
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
-            self._orders = open_orders(self.db, clock=self.clock(), policy=policy)
+            self._orders = open_orders(
+                self.db, clock=self.clock(), policy=policy, read_only=self.read_only, create=not must_exist
+            )
         return self._orders
 
     def close(self) -> None:
@@ -142,7 +148,14 @@ def _json_arg(text: str | None, field: str) -> Any:
     envvar="PARCELFSM_DB",
     default="parcelfsm.db",
     show_default=True,
-    help="SQLite file (default $PARCELFSM_DB, else ./parcelfsm.db).",
+    help="Database: a file path or sqlite:///PATH, memory:, or postgresql://… "
+    "(default $PARCELFSM_DB, else ./parcelfsm.db).",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    envvar="PARCELFSM_READ_ONLY",
+    help="Open the database read-only (reads only; also chosen for a file that cannot be written).",
 )
 @click.option(
     "--now",
@@ -160,9 +173,11 @@ def _json_arg(text: str | None, field: str) -> Any:
     "(default: the built-in policy). For a what-if over existing orders see `replay --what-if`.",
 )
 @click.pass_context
-def cli(ctx: click.Context, db: str, now: str | None, as_json: bool, policy: str | None) -> None:
+def cli(
+    ctx: click.Context, db: str, read_only: bool, now: str | None, as_json: bool, policy: str | None
+) -> None:
     """Marketplace orders, parcels and disputes as replayable state machines."""
-    ctx.obj = Env(db, now, as_json, policy)
+    ctx.obj = Env(db, now, as_json, policy, read_only)
 
 
 @cli.command()
@@ -264,6 +279,20 @@ def due(env: Env, before: str | None, limit: int) -> None:
     )
 
 
+@cli.command(name="list")
+@click.option("--state", help="Orders in this state of any lifecycle (e.g. frozen, held_at_customs).")
+@click.option("--alert", help="Orders with this alert active (e.g. customs_stalled).")
+@click.option("--due-before", help="Orders with a deadline due at or before this time.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="At most this many orders.")
+@output_options
+@handled
+def list_(env: Env, state: str | None, alert: str | None, due_before: str | None, limit: int | None) -> None:
+    """Orders by id, from the projections, filtered by state, alert or due time."""
+    orders = env.orders(must_exist=True)
+    rows = orders.list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
+    env.emit({"orders": [r.to_json() for r in rows]}, render.order_rows(rows))
+
+
 def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     payload = {
         "to": to,
@@ -285,13 +314,20 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1_000_000),
+    default=1000,
+    show_default=True,
+    help="Orders fired per transaction (a crash between batches loses nothing).",
+)
 @output_options
 @handled
-def tick(env: Env) -> None:
+def tick(env: Env, batch: int) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
     orders = env.orders()
     now = orders.now()
-    _fired(env, orders.advance(now), format_time(now), False)
+    _fired(env, orders.advance(now, batch=batch), format_time(now), False)
 
 
 @cli.command()
@@ -405,6 +441,8 @@ def normalize(env: Env, text: str) -> None:
     from parcelfsm.tracking import normalize as norm
 
     status = norm(text)
+    if status == "unknown":
+        click.echo(f"warning: unknown status text {text!r}", err=True)
     env.emit({"text": text, "status": status}, status)
 
 
@@ -428,7 +466,7 @@ def track_check(env: Env, number: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "cainiao", "aftership"]),
+    type=click.Choice(["auto", "cainiao", "aftership", "17track"]),
     default="auto",
     show_default=True,
     help="The payload's format (auto: detect it).",

@@ -1,6 +1,6 @@
 """Deadlines as derived data: (state + policy) → the open deadlines.
 
-`RULES` is docs/events.md's deadline table, one row per kind, in the table's order
+`RULES` is the deadline table (docs/rules.md), one row per kind, in the table's order
 (which breaks ties between equal due times). Each row's `derive` reads the state's
 anchors and returns the deadline while its arming condition holds; a deadline whose
 condition no longer holds simply is not there (it is dropped, not fired). A deadline
@@ -55,7 +55,7 @@ class Deadline:
         return RANK[self.kind]
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI / API form (docs/cli.md `deadlines` entries)."""
+        """The CLI / API form (`show --json` `deadlines` entries)."""
         out: dict[str, Any] = {
             "order_id": self.order_id,
             "kind": self.kind,
@@ -146,17 +146,25 @@ def _no_news(s: OrderState) -> Deadline | None:
     return _at(s, "no_news", s.track, "parcel.no_news_days", "alert.raised")
 
 
+#: a parcel the destination's customs has is not lost: its whereabouts are known and
+#: it may stay there indefinitely ("Order Returned to Sender" in How AliExpress Orders
+#: Are Cleared For Customs); `customs_stall` watches it instead
+NOT_LOST_AT: Final = frozenset({"at_customs", "held_at_customs"})
+
+
 def _presumed_lost(s: OrderState) -> Deadline | None:
-    if s.parcel not in LOSABLE:
+    if s.parcel not in LOSABLE or (s.parcel in NOT_LOST_AT and not s.legacy_customs):
         return None
     # Untracked parcels count 90 days from shipment; a scan that arrives anyway restarts
-    # the count like any scan does (docs/rules.md "Every scan except no_info restarts").
+    # the count like any scan does (every scan except no_info restarts it).
     key = "parcel.silent_lost_days" if s.tracked else "parcel.untracked_lost_days"
     return _at(s, "presumed_lost", s.lost_anchor, key, "parcel.presumed_lost")
 
 
 def _customs_stall(s: OrderState) -> Deadline | None:
-    if s.parcel not in ("at_customs", "held_at_customs"):
+    # Counted from the latest customs scan that brought news (the fold moves
+    # `customs_anchor` only then): an identical repeat restarts nothing.
+    if s.parcel not in NOT_LOST_AT:
         return None
     return _at(s, "customs_stall", s.customs_anchor, "parcel.customs_stall_days", "alert.raised")
 
@@ -261,7 +269,7 @@ _FAR: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def firing_key(d: Deadline) -> tuple[dt.datetime, int, int]:
-    """docs/rules.md firing order; paused deadlines sort last."""
+    """Firing order (docs/rules.md); paused deadlines sort last."""
     return (d.due_at or _FAR, RANK[d.kind], d.set_by_version or 0)
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from parcelfsm.clock import format_time
 from parcelfsm.deadlines import next_due
-from parcelfsm.errors import InvalidMachine, NotFound, OutOfOrder, ValidationError
+from parcelfsm.errors import InvalidMachine, NotFound, OutOfOrder, ParcelFsmError, ValidationError
 from parcelfsm.events import from_data
 from parcelfsm.fold import evolve
 from parcelfsm.policy import Policy
@@ -133,3 +133,18 @@ def stored_data(type_name: str, data: dict[str, Any], policy: Policy) -> dict[st
     elif type_name in ("order.shipped", "parcel.track_replaced") and data.get("tracking_number"):
         data["tracking_number"] = validate_tracking_number(data["tracking_number"])
     return data
+
+
+def same_command(type_name: str, data: dict[str, Any] | None, stored: dict[str, Any], policy: Policy) -> bool:
+    """Whether `data` would be stored as `stored`, the recorded policy aside.
+
+    A key that arrived by import has no fingerprint; a retry is recognised by the event
+    it would store instead.
+    """
+    try:
+        candidate = stored_data(type_name, from_data(type_name, data).to_data(), policy)
+    except ParcelFsmError:
+        return False
+    return {k: v for k, v in candidate.items() if k != "policy"} == {
+        k: v for k, v in stored.items() if k != "policy"
+    }

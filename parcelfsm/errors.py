@@ -93,6 +93,16 @@ class InvalidMachine(ParcelFsmError):
     type = "InvalidMachine"
 
 
+class CorruptLog(ParcelFsmError):
+    """The database cannot be read, or a stored stream does not fold or verify.
+
+    The message names the file or the first bad position.
+    """
+
+    type = "CorruptLog"
+    exit_code = 5
+
+
 class StorageError(ParcelFsmError):
     """The database could not be read or written (a sqlite3 error, translated)."""
 
@@ -102,6 +112,7 @@ class StorageError(ParcelFsmError):
 
 __all__ = [
     "ConcurrencyConflict",
+    "CorruptLog",
     "IdempotencyConflict",
     "IllegalTransition",
     "InvalidMachine",

@@ -83,6 +83,8 @@ class OrderPlaced(Event):
     destination_country: str = spec(pattern=r"^[A-Z]{2}$", code="country")
     coupon_discount: int = spec(0, minimum=0, maximum=MAX_MINOR)
     processing_days: int | None = spec(None, minimum=1, maximum=MAX_DAYS)
+    #: the seller's delivery term (1 .. the country's protection days)
+    protection_days: int | None = spec(None, minimum=1, maximum=MAX_DAYS)
     tracked: bool = spec(True)
     seller: str | None = spec(None, pattern=ID_TEXT)
     buyer: str | None = spec(None, pattern=ID_TEXT)

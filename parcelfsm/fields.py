@@ -26,6 +26,15 @@ MAX_DAYS: Final = 3650
 ID_TEXT: Final = r"^[^\x00-\x1f\x7f]{1,256}$"
 
 
+def quote(value: Any, limit: int = 100) -> str:
+    """`repr(value)` cut to `limit` characters, safe for values too large to print."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def spec(
     default: Any = attrs.NOTHING,
     *,
@@ -73,7 +82,7 @@ def _check_type(value: Any, tp: Any, name: str) -> None:
     if origin is Literal:
         if value not in get_args(tp):
             options = ", ".join(map(str, get_args(tp)))
-            raise ValidationError(f"{name}: {value!r} is not one of {options}")
+            raise ValidationError(f"{name}: {quote(value)} is not one of {options}")
         return
     if origin is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -90,7 +99,7 @@ def _check_type(value: Any, tp: Any, name: str) -> None:
     }
     kind, label = expected[tp]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValidationError(f"{name}: expected {label}, got {value!r}")
+        raise ValidationError(f"{name}: expected {label}, got {quote(value)}")
 
 
 def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
@@ -103,7 +112,7 @@ def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
     if meta.get("max_length") is not None and isinstance(value, str) and len(value) > meta["max_length"]:
         raise ValidationError(f"{name}: longer than {meta['max_length']} characters")
     if meta.get("pattern") and not re.search(meta["pattern"], value):
-        raise ValidationError(f"{name}: {value!r} is not in the expected form")
+        raise ValidationError(f"{name}: {quote(value)} is not in the expected form")
     if meta.get("ascii_text"):
         check_ascii(value, name)
     if meta.get("code") == "country":

@@ -16,31 +16,23 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from parcelfsm.deadlines import derive, next_due
-from parcelfsm.errors import IllegalTransition, OutOfOrder, ValidationError
+from parcelfsm.errors import IllegalTransition, OutOfOrder, ParcelFsmError, ValidationError
 from parcelfsm.fields import MAX_DAYS
+from parcelfsm.fold_dispute import DISPUTE_GUARDS, DISPUTE_HANDLERS
+from parcelfsm.handlers import Handler, handler_table
+from parcelfsm.lifecycles import as_dispute_state, as_order_state, as_parcel_state
 from parcelfsm.machines import DISPUTE, ORDER, PARCEL, scan_trigger
 from parcelfsm.machines.parcel import FINALS as PARCEL_FINALS
 from parcelfsm.money import Escrow
-from parcelfsm.policy import Policy
+from parcelfsm.policy import DUTY_KEY, Policy
 from parcelfsm.records import Envelope
-from parcelfsm.state import Anchor, OrderState
+from parcelfsm.state import Anchor, OrderState, can_open_dispute
+from parcelfsm.tracking import normalize_key
 
 DAY: Final = dt.timedelta(days=1)
-Handler = Callable[[OrderState, Envelope], None]
-HANDLERS: Final[dict[str, Handler]] = {}
-#: checks that run before the machines step, so their error wins (WindowClosed …)
-GUARDS: Final[dict[str, Handler]] = {}
-
-
-def handles(*types: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more event types."""
-
-    def wrap(fn: Handler) -> Handler:
-        for t in types:
-            HANDLERS[t] = fn
-        return fn
-
-    return wrap
+#: the parcel states where the destination's customs has it
+AT_CUSTOMS: Final = frozenset({"at_customs", "held_at_customs"})
+ORDER_HANDLERS, handles = handler_table()
 
 
 def fold(
@@ -56,6 +48,24 @@ def fold(
     for event in events:
         current = _apply(current, event, strict)
     return current
+
+
+def fold_at(events: Iterable[Envelope], at: dt.datetime) -> OrderState | None:
+    """Fold the events that had occurred by `at` (docs/rules.md "Reading at an instant").
+
+    A scan whose carrier time precedes the shipment it was recorded after cannot be
+    applied before that shipment; it is left out of the earlier view.
+    """
+    state: OrderState | None = None
+    for event in events:
+        if event.occurred_at > at:
+            continue
+        try:
+            state = evolve(state, event)
+        except ParcelFsmError:
+            if event.type != "parcel.scanned":
+                raise
+    return state
 
 
 def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:
@@ -129,12 +139,12 @@ def _conditions(state: OrderState) -> Callable[[str], bool]:
 def _step_machines(state: OrderState, event: Envelope) -> None:
     t = event.type
     if t in ORDER.triggers:
-        state.order = ORDER.step(state.order, t, _conditions(state))
+        state.order = as_order_state(ORDER.step(state.order, t, _conditions(state)))
     if t in DISPUTE.triggers:
-        state.dispute_state = DISPUTE.step(state.dispute_state, t)
+        state.dispute_state = as_dispute_state(DISPUTE.step(state.dispute_state, t))
     if t in PARCEL.triggers:
         before = state.parcel
-        state.parcel = PARCEL.step(state.parcel, t, _conditions(state))
+        state.parcel = as_parcel_state(PARCEL.step(state.parcel, t, _conditions(state)))
         if t == "parcel.presumed_lost":
             state.lost_from = before
 
@@ -148,7 +158,18 @@ def _placed(event: Envelope) -> OrderState:
     else:
         days = policy.processing_days_default
         rule = policy.rule("order.processing_days_default")
+    term = d.get("protection_days")
+    if term is not None:
+        most, country_rule = policy.protection_days(d["destination_country"])
+        if term > most:
+            raise ValidationError(
+                f"protection_days: {term} exceeds the country's buyer protection ({country_rule})"
+            )
     return OrderState(
+        protection_days=term,
+        # a policy recorded before 2026.2 has no duty table: its orders keep the old
+        # customs rules (presumed_lost at customs, every customs scan restarts the stall)
+        legacy_customs="policy" in d and DUTY_KEY not in d["policy"],
         order_id=event.stream_id,
         policy=policy,
         escrow=Escrow.placed(d["currency"], d["amount"]),
@@ -188,7 +209,10 @@ def _shipped(s: OrderState, e: Envelope) -> None:
     s.shipped = s.track = s.lost_anchor = s.protection_set = anchor
     s.tracking_number = e.data.get("tracking_number")
     s.carrier = e.data.get("carrier")
-    days, s.protection_rule = s.policy.protection_days(s.country)
+    if s.protection_days is not None:  # the seller's stated delivery term
+        days, s.protection_rule = s.protection_days, f"order.protection_days={s.protection_days}"
+    else:
+        days, s.protection_rule = s.policy.protection_days(s.country)
     s.protection_end = e.occurred_at + days * DAY
 
 
@@ -200,23 +224,33 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     if e.occurred_at < s.placed.at:
         raise OutOfOrder("parcel.scanned: the carrier time is before the order was placed")
     if status == "no_info":
-        return  # "not a scan, counts for nothing" (docs/events.md)
+        return  # "not a scan, counts for nothing"
     if s.last_scan is not None and e.occurred_at < s.last_scan.at:
         return  # a late scan: recorded, changes no state, moves no deadline
     before = s.parcel
     try:
-        s.parcel = PARCEL.step(s.parcel, scan_trigger(status), _conditions(s))
+        s.parcel = as_parcel_state(PARCEL.step(s.parcel, scan_trigger(status), _conditions(s)))
     except IllegalTransition:
         raise IllegalTransition(
             f"parcel.scanned: a {status} scan cannot move a {before} parcel"
             + (" (final state)" if before in PARCEL_FINALS else "")
         ) from None
     anchor = Anchor(e.occurred_at, e.version)
+    text = normalize_key(e.data.get("text") or "")
+    news = (
+        s.legacy_customs
+        or before not in AT_CUSTOMS
+        or (status, text) != (s.last_scan_status, s.last_scan_text)
+    )
     s.last_scan = s.lost_anchor = anchor
-    s.last_scan_status = status
+    s.last_scan_status, s.last_scan_text = status, text
     s.scanned_since_track = True
-    if s.parcel in ("at_customs", "held_at_customs"):
+    if s.parcel in AT_CUSTOMS and news:  # an identical repeat restarts nothing
         s.customs_anchor = anchor
+    if status in ("customs_held", "customs_failed", "seized"):
+        s.customs_issue, s.customs_issue_status = anchor, status
+    elif status in ("customs_cleared", "delivered"):
+        s.customs_issue = s.customs_issue_status = None
     if s.parcel == "at_pickup_point" and before != "at_pickup_point":
         s.pickup_anchor = anchor
 
@@ -272,14 +306,9 @@ def _return_started(s: OrderState, e: Envelope) -> None:
     s.pickup_anchor = None
 
 
-def can_open_dispute(s: OrderState) -> bool:
-    """True while `dispute.opened` would be accepted (order shipped, window open)."""
-    if s.dispute_state != "none":
-        return False
-    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)
-
-
-# The dispute's handlers live in their own module; importing it registers them.
-from parcelfsm import fold_dispute  # noqa: E402, F401
+#: every event type's handler: the order and parcel ones above, the dispute's beside them
+HANDLERS: Final[dict[str, Handler]] = {**ORDER_HANDLERS, **DISPUTE_HANDLERS}
+#: checks that run before the machines step, so their error wins (WindowClosed …)
+GUARDS: Final[dict[str, Handler]] = dict(DISPUTE_GUARDS)
 
 __all__ = ["GUARDS", "HANDLERS", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]

@@ -1,5 +1,5 @@
-"""The dispute's event handlers (docs/rules.md, docs/rules.md "Order and money",
-"Dispute timers"), registered into `parcelfsm.fold`.
+"""The dispute's event handlers (docs/rules.md "Order and money", "Dispute timers"),
+registered into `parcelfsm.fold`.
 
 Opening pauses buyer protection; withdrawing resumes it with the time that was left;
 every resolution settles the escrow with `money.refund_for` (coupon share deducted,
@@ -10,14 +10,15 @@ when the order had already completed.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import attrs
 
 from parcelfsm.errors import IllegalTransition, ValidationError, WindowClosed
-from parcelfsm.fold import GUARDS, can_open_dispute, handles
+from parcelfsm.handlers import Handler, handler_table
 from parcelfsm.money import refund_for
 from parcelfsm.records import Envelope
-from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome
+from parcelfsm.state import Anchor, DisputeState, OrderState, Outcome, can_open_dispute
 from parcelfsm.vocabulary import BUYER_FAULT_CAUSES, SELLER_FAULT_CAUSES
 
 
@@ -37,8 +38,9 @@ def _guard_reopen(s: OrderState, e: Envelope) -> None:
         raise WindowClosed("dispute.reopened: the reopen window has closed")
 
 
-GUARDS["dispute.opened"] = _guard_open
-GUARDS["dispute.reopened"] = _guard_reopen
+#: checks that run before the machines step, so their error wins (WindowClosed …)
+DISPUTE_GUARDS: Final[dict[str, Handler]] = {"dispute.opened": _guard_open, "dispute.reopened": _guard_reopen}
+DISPUTE_HANDLERS, handles = handler_table()
 
 
 @handles("dispute.opened")
@@ -139,18 +141,24 @@ def _decided(s: OrderState, e: Envelope) -> None:
     if not dispute.is_customs:
         raise ValidationError("refund_amount: required for a dispute that is not about customs")
     if fault is None:
-        fault = (
-            "seller"
-            if dispute.cause in SELLER_FAULT_CAUSES
-            else "buyer"
-            if dispute.cause in BUYER_FAULT_CAUSES
-            else None
-        )
+        fault = customs_fault(s, dispute.cause)
     if fault is None:
         raise ValidationError("fault: required when refund_amount is omitted and the cause is unknown")
     asked = 0 if fault == "none" else dispute.amount
     shipping = s.shipping_cost if fault == "buyer" else 0
     _resolve(s, e, asked, "mediation", fault, shipping)
+
+
+def customs_fault(s: OrderState, cause: str | None) -> str | None:
+    """Whose fault a customs cause is: `unpaid_duty` is the seller's where the policy's
+    `customs.duty_paid_by` names the seller for the destination (duty paid by the sender)."""
+    if cause == "unpaid_duty" and s.policy.duty_payer(s.country)[0] == "seller":
+        return "seller"
+    if cause in SELLER_FAULT_CAUSES:
+        return "seller"
+    if cause in BUYER_FAULT_CAUSES:
+        return "buyer"
+    return None
 
 
 @handles("dispute.return_shipped")

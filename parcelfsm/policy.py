@@ -1,6 +1,6 @@
-"""The policy: every duration and table of docs/rules.md in one frozen, versioned value.
+"""The policy: every duration and table of the rules in one frozen, versioned value.
 
-Keys are docs/rules.md's dotted names (`dispute.window_days`); a JSON policy file
+Keys are the documented dotted names (`dispute.window_days`); a JSON policy file
 uses them flat (`{"dispute.window_days": 20}`) or nested (`{"dispute": {"window_days":
 20}}`). The policy in force is written into each order's first event, so an order
 replays under the rules it started with even after the defaults change.
@@ -19,9 +19,10 @@ import attrs
 from parcelfsm.canonical import canonical_json, sha256_hex
 from parcelfsm.errors import ValidationError
 
-DEFAULT_VERSION: Final = "2026.1"
+DEFAULT_VERSION: Final = "2026.2"
+"""2026.2 added `customs.duty_paid_by`; a policy recorded as 2026.1 reads it as all-buyer."""
 
-# key -> (attribute, minimum). One row per docs/rules.md policy key.
+# key -> (attribute, minimum). One row per documented policy key.
 _DAY_KEYS: Final[dict[str, tuple[str, int]]] = {
     "order.processing_days_default": ("processing_days_default", 1),
     "order.processing_days_max": ("processing_days_max", 1),
@@ -42,6 +43,10 @@ _DAY_KEYS: Final[dict[str, tuple[str, int]]] = {
     "refund.overdue_days": ("refund_overdue_days", 1),
 }
 COUNTRY_KEY: Final = "protection.days_by_country"
+DUTY_KEY: Final = "customs.duty_paid_by"
+#: keys whose value is a country table (never flattened further)
+_TABLE_KEYS: Final = frozenset({COUNTRY_KEY, DUTY_KEY})
+PAYERS: Final = ("buyer", "seller")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -52,9 +57,16 @@ def _countries(
     return tuple(sorted((str(k), int(v)) for k, v in items))
 
 
+def _payers(
+    value: Mapping[str, str] | tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
 @attrs.frozen
 class Policy:
-    """Durations (whole days) and the protection table; see docs/rules.md for sources."""
+    """Durations (whole days), the protection table and who pays import duty, by country."""
 
     version: str = DEFAULT_VERSION
     processing_days_default: int = 7
@@ -77,10 +89,12 @@ class Policy:
     customs_document_days: int = 7
     reopen_days: int = 15
     refund_overdue_days: int = 15
+    #: destination country -> who pays import duty (`buyer` where not listed)
+    duty_paid_by: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_payers)
 
     @classmethod
     def default(cls) -> Policy:
-        """The defaults of docs/rules.md."""
+        """The documented defaults (README "Rules")."""
         return cls()
 
     def protection_days(self, country: str) -> tuple[int, str]:
@@ -93,12 +107,19 @@ class Policy:
             f"protection.days_default={self.protection_days_default}",
         )
 
+    def duty_payer(self, country: str) -> tuple[str, str]:
+        """Who pays import duty in `country` (`buyer` or `seller`) and the rule string."""
+        for code, payer in self.duty_paid_by:
+            if code == country:
+                return payer, f"{DUTY_KEY}.{code}={payer}"
+        return "buyer", f"{DUTY_KEY}=buyer (default)"
+
     def rule(self, key: str) -> str:
         """`key=value` for a day key, the form deadlines cite as their rule."""
         return f"{key}={getattr(self, _DAY_KEYS[key][0])}"
 
     def days(self, key: str) -> int:
-        """The number of days for a policy key (docs/rules.md)."""
+        """The number of days for a policy key."""
         return int(getattr(self, _DAY_KEYS[key][0]))
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +128,7 @@ class Policy:
         for key, (attr, _) in _DAY_KEYS.items():
             out[key] = getattr(self, attr)
         out[COUNTRY_KEY] = dict(self.days_by_country)
+        out[DUTY_KEY] = dict(self.duty_paid_by)
         return out
 
     @classmethod
@@ -132,6 +154,8 @@ class Policy:
                 changes["version"] = value
             elif key == COUNTRY_KEY:
                 changes["days_by_country"] = _country_table(value)
+            elif key == DUTY_KEY:
+                changes["duty_paid_by"] = _payer_table(value)
             elif key in _DAY_KEYS:
                 attr, minimum = _DAY_KEYS[key]
                 changes[attr] = _whole_days(key, value, minimum)
@@ -159,7 +183,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         full = f"{prefix}{key}"
-        if isinstance(value, Mapping) and full != COUNTRY_KEY and not prefix:
+        if isinstance(value, Mapping) and full not in _TABLE_KEYS and not prefix:
             flat.update(_flatten(value, f"{full}."))
         else:
             flat[full] = value
@@ -182,3 +206,14 @@ def _country_table(value: Any) -> tuple[tuple[str, int], ...]:
             raise ValidationError(f"policy {COUNTRY_KEY}: {code!r} is not an ISO alpha-2 code")
         _whole_days(f"{COUNTRY_KEY}.{code}", days, 1)
     return _countries(value)
+
+
+def _payer_table(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"policy {DUTY_KEY}: expected an object of country: buyer|seller")
+    for code, payer in value.items():
+        if not isinstance(code, str) or not _COUNTRY.match(code):
+            raise ValidationError(f"policy {DUTY_KEY}: {code!r} is not an ISO alpha-2 code")
+        if payer not in PAYERS:
+            raise ValidationError(f"policy {DUTY_KEY}.{code}: {payer!r} is not buyer or seller")
+    return _payers(value)

@@ -40,7 +40,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def orders(clock: ManualClock) -> Iterator[Orders[ManualClock]]:
     """An in-memory order book on the `clock` fixture, closed after the test."""
-    book = open_orders(":memory:", clock=clock)
+    book = open_orders("memory:", clock=clock)
     yield book
     book.close()
 

@@ -96,38 +96,6 @@ class StoredEvent:
         }
 
 
-def chain_hash(
-    prev_hash: str,
-    *,
-    stream_id: str,
-    version: int,
-    type: str,
-    schema_version: int,
-    occurred_at: str,
-    recorded_at: str,
-    due_at: str | None,
-    key: str | None,
-    data_json: str,
-) -> str:
-    """`sha256(prev_hash + canonical event)`; the position is left out so one stream
-    exports and verifies on its own (docs/rules.md "Storage")."""
-    body = canonical_json(
-        {
-            "stream_id": stream_id,
-            "version": version,
-            "type": type,
-            "schema_version": schema_version,
-            "occurred_at": occurred_at,
-            "recorded_at": recorded_at,
-            "due_at": due_at,
-            "key": key,
-            "data": data_json,
-        },
-        check=False,
-    )
-    return sha256_hex(prev_hash + body)
-
-
 def fingerprint(stream_id: str, type_name: str, data: Any) -> str:
     """Idempotency fingerprint of a command: (stream, type, data as given)."""
     return sha256_hex(canonical_json([stream_id, type_name, data], check=False))

@@ -10,6 +10,7 @@ from parcelfsm.clock import format_time
 from parcelfsm.deadlines import Deadline
 from parcelfsm.money_format import format_money
 from parcelfsm.records import NewEvent, StoredEvent
+from parcelfsm.store.projections import OrderRow
 from parcelfsm.views import OrderView
 
 
@@ -178,3 +179,16 @@ def _brief(data: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in data.items() if k != "policy"]
     text = ", ".join(parts)
     return text if len(text) <= 70 else text[:67] + "..."
+
+
+def order_rows(rows: Sequence[OrderRow]) -> str:
+    """`list`: one line per order: id, the three states, held money, alerts."""
+    if not rows:
+        return "no orders"
+    lines = [f"{'order':<20} {'order state':<18} {'parcel':<16} {'dispute':<16} {'held':>10}  alerts"]
+    for r in rows:
+        lines.append(
+            f"{r.stream_id:<20} {r.order_state:<18} {r.parcel_state:<16} {r.dispute_state:<16} "
+            f"{r.held:>10}  {r.alerts or '-'}"
+        )
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -18,8 +18,10 @@ from parcelfsm.decide import fire_due
 from parcelfsm.errors import ParcelFsmError
 from parcelfsm.fold import evolve
 from parcelfsm.policy import Policy
-from parcelfsm.records import NewEvent, StoredEvent, chain_hash
+from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
+from parcelfsm.store.mapping import order_row, projected
+from parcelfsm.store.projections import OrderRow
 
 
 @attrs.frozen
@@ -57,60 +59,29 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-def verify_chain(rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Check each stream's versions are 1..n and its hash chain is intact.
-
-    `rows` are raw `events` rows (position, stream_id, version, type, schema_version,
-    occurred_at, recorded_at, due_at, key, data, prev_hash, hash) ordered by stream and
-    version; a problem names the first bad position of its stream.
-    """
+def compare_projection(
+    order_id: str, stored: OrderRow | None, stored_deadlines: Sequence[Deadline], state: OrderState
+) -> list[str]:
+    """How one order's stored projection differs from a fold of its log."""
     problems: list[str] = []
-    stream, version, prev = None, 0, ""
-    broken: set[str] = set()
-    for row in rows:
-        position, stream_id, ver, type_, schema, occurred, recorded, due, key, data, prev_hash, h = row
-        if stream_id != stream:
-            stream, version, prev = stream_id, 0, ""
-        if stream_id in broken:
-            continue
-        if ver != version + 1:
-            problems.append(f"{stream_id}: version gap at position {position} (v{version} then v{ver})")
-            broken.add(stream_id)
-            continue
-        if prev_hash != prev:
-            problems.append(f"{stream_id}: prev_hash mismatch at position {position} (v{ver})")
-            broken.add(stream_id)
-            continue
-        expected = chain_hash(
-            prev,
-            stream_id=stream_id,
-            version=ver,
-            type=type_,
-            schema_version=schema,
-            occurred_at=occurred,
-            recorded_at=recorded,
-            due_at=due,
-            key=key,
-            data_json=data,
-        )
-        if expected != h:
-            problems.append(
-                f"{stream_id}: hash mismatch at position {position} (v{ver}): content was altered"
-            )
-            broken.add(stream_id)
-            continue
-        version, prev = ver, h
+    rebuilt = order_row(state)
+    if stored is None:
+        problems.append(f"{order_id}: missing from the orders projection")
+    elif stored != rebuilt:
+        for field in attrs.fields(OrderRow):
+            a, b = getattr(stored, field.name), getattr(rebuilt, field.name)
+            if a != b:
+                problems.append(f"{order_id}: projection {field.name} is {a!r}, the log says {b!r}")
+    have = [deadline_tuple(d) for d in stored_deadlines]
+    want = [deadline_tuple(d) for d in projected(state)]
+    if sorted(have, key=repr) != sorted(want, key=repr):
+        problems.append(f"{order_id}: projected deadlines {have} differ from the log's {want}")
     return problems
 
 
 def deadline_tuple(d: Deadline) -> tuple[Any, ...]:
     """The comparable content of a projected deadline."""
     return (d.kind, format_time(d.due_at) if d.due_at else None, d.rule, d.set_by_version, d.on_expiry)
-
-
-def projected(state: OrderState) -> list[Deadline]:
-    """The deadlines a projection stores (paused ones have no due time and are left out)."""
-    return [d for d in open_deadlines(state) if d.due_at is not None]
 
 
 def what_if(

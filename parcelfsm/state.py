@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from parcelfsm.lifecycles import DisputeStateName, OrderStateName, ParcelStateName
 from parcelfsm.money import Escrow
 from parcelfsm.policy import Policy
 from parcelfsm.vocabulary import CUSTOMS_REASONS
@@ -94,9 +95,9 @@ class OrderState:
     processing_days: int
     processing_rule: str
     version: int = 0
-    order: str = "awaiting_shipment"
-    parcel: str = "not_shipped"
-    dispute_state: str = "none"
+    order: OrderStateName = "awaiting_shipment"
+    parcel: ParcelStateName = "not_shipped"
+    dispute_state: DisputeStateName = "none"
     last_at: dt.datetime | None = None
     shipped: Anchor | None = None
     tracking_number: str | None = None
@@ -109,8 +110,17 @@ class OrderState:
     customs_anchor: Anchor | None = None
     pickup_anchor: Anchor | None = None
     last_scan_status: str | None = None
+    #: the latest genuine scan's text key (a repeat of status and text brings no news)
+    last_scan_text: str = ""
+    #: the latest customs hold or failure scan, while no clearance followed it
+    customs_issue: Anchor | None = None
+    customs_issue_status: str | None = None
+    #: the seller's delivery term stated on the order (`order.placed` protection_days)
+    protection_days: int | None = None
+    #: recorded under a policy older than 2026.2: the customs rules of that time apply
+    legacy_customs: bool = False
     #: the parcel's state when it was declared lost (a no-change scan finds it there)
-    lost_from: str | None = None
+    lost_from: ParcelStateName | None = None
     protection_end: dt.datetime | None = None
     protection_remaining: dt.timedelta | None = None
     protection_set: Anchor | None = None
@@ -145,3 +155,10 @@ class OrderState:
             fired=dict(self.fired),
             dispute=self.dispute.clone() if self.dispute else None,
         )
+
+
+def can_open_dispute(s: OrderState) -> bool:
+    """True while `dispute.opened` would be accepted (order shipped, window open)."""
+    if s.dispute_state != "none":
+        return False
+    return s.order == "awaiting_delivery" or (s.order == "finished" and not s.window_closed)

@@ -75,7 +75,7 @@ class Scenario:
         start: dt.datetime | str = START,
         policy: Policy | None = None,
         order_id: str = "o-1",
-        path: str = ":memory:",
+        path: str = "memory:",
         orders: Orders[ManualClock] | None = None,
     ) -> None:
         if orders is None:

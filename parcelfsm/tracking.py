@@ -1,37 +1,54 @@
 """Carrier status text → normalized parcel status, and UPU S10 tracking numbers.
 
 `normalize` maps the raw status text a carrier or tracking aggregator shows to one of
-`STATUSES` (docs/events.md). It is driven by data: the exact phrase table `PHRASES`
-first, then the ordered regex `RULES` for the phrasings that vary. Text it does not
-know is `"unknown"`: it never raises and never guesses. Rules run on the
-`normalize_key` of the text (case-folded, punctuation-free, single-spaced).
+`STATUSES` (README "Parcel statuses"). It is driven by data: the exact phrase table
+`PHRASES` first (English, Russian, Portuguese, Spanish, French, Polish), then the
+ordered English regex `RULES`, then the other languages' rules
+(`parcelfsm.tracking_i18n`). Text it does not know is `"unknown"`: it never raises and
+never guesses. Matching runs on the `normalize_key` of the text (case-folded, accents
+stripped, punctuation-free, single-spaced), so "Dédouané" and "DEDOUANE" are one.
 
-The S10 section checks UPU S10 numbers (docs/rules.md, [004]); any other format is
-accepted as opaque. Parsers for whole tracking payloads live in `parcelfsm.feeds`.
+Export (origin) customs is not the buyer's customs: `is_export_customs` tells the two
+apart, and export-customs texts read as `in_transit` (or `returning` when export
+clearance failed), never as a destination-customs status.
+
+The UPU S10 checks live in `parcelfsm.s10` and are re-exported here. Parsers for
+whole tracking payloads live in `parcelfsm.feeds`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+import unicodedata
+from typing import Final
 
-import attrs
-
-from parcelfsm.errors import ValidationError
+from parcelfsm.s10 import (
+    S10_WEIGHTS,
+    TrackCheck,
+    check_tracking_number,
+    is_s10_shaped,
+    s10_check_digit,
+    validate_tracking_number,
+)
+from parcelfsm.tracking_i18n import PHRASES_BY_LANGUAGE, RULES_BY_LANGUAGE
 from parcelfsm.vocabulary import SCAN_STATUSES
 
-# --- Normalized statuses (docs/events.md, table order) ---------------------------------
+# --- Normalized statuses (table order) ---------------------------------------------------
 
 STATUSES: Final[tuple[str, ...]] = SCAN_STATUSES
 
 # --- Matching key -----------------------------------------------------------------------
 
 _NON_ALNUM: Final = re.compile(r"[\W_]+")
+#: letters NFKD does not decompose into a base letter and an accent
+_UNACCENT: Final = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ħ": "h", "ı": "i"})
 
 
 def normalize_key(text: str) -> str:
-    """Case-fold, turn every non-alphanumeric run into one space, strip."""
-    return _NON_ALNUM.sub(" ", text.casefold()).strip()
+    """Case-fold, strip accents, turn every non-alphanumeric run into one space, strip."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_UNACCENT))
+    bare = "".join(c for c in folded if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", bare).strip()
 
 
 # --- Exact phrases ----------------------------------------------------------------------
@@ -62,7 +79,8 @@ _PHRASE_TEXT: Final[dict[str, tuple[str, ...]]] = {
         "Arrived at linehaul office", "Received by local delivery company",
         "Arrived at the distribution center in place of delivery",
         "Arrived at the distribution center in place delivery",
-        "Export customs clearance started", "Export customs clearance complete",
+        "Export customs clearance started", "Export customs clearance complete", "Sorting",
+        "Processing", "Item is being sorted", "Parcel is being sorted",
     ),
     "arrived_at_customs": (
         "Clearing Customs", "Arrived at customs", "Handed over to customs",
@@ -77,12 +95,11 @@ _PHRASE_TEXT: Final[dict[str, tuple[str, ...]]] = {
         "Customs Cleared", "Customs clearance completed", "Import customs clearance complete",
         "Released from customs", "Clearance processing complete",
     ),
-    "customs_failed": (
-        "Customs clearance failed", "Import customs clearance failed", "Export clearance failed",
-    ),
+    "customs_failed": ("Customs clearance failed", "Import customs clearance failed"),
     "seized": ("Seized by customs", "Confiscated", "Seized"),
     "at_pickup_point": (
         "Available for pickup", "Ready for pickup", "Arrived at post office", "Awaiting collection",
+        "Parcel is awaiting pickup at the post office", "Awaiting pickup", "Waiting for pickup",
     ),
     "out_for_delivery": ("Out for delivery", "Delivering", "Delivery in progress"),
     "attempt_failed": (
@@ -90,16 +107,22 @@ _PHRASE_TEXT: Final[dict[str, tuple[str, ...]]] = {
         "Notice left",
     ),
     "delivered": ("Delivered", "Signed", "Signed for", "Delivery successful", "Item delivered"),
-    "returning": ("Returning to sender", "Return to sender", "Returning"),
+    "returning": (
+        "Returning to sender", "Return to sender", "Returning", "Export clearance failed",
+        "Export customs clearance failed",
+    ),
     "returned": ("Returned to sender", "Returned"),
     "delivery_canceled": ("Delivery canceled", "Shipment cancelled"),
 }
 # fmt: on
 
 PHRASES: Final[dict[str, str]] = {
-    normalize_key(text): status for status, texts in _PHRASE_TEXT.items() for text in texts
+    normalize_key(text): status
+    for table in (*PHRASES_BY_LANGUAGE.values(), _PHRASE_TEXT)
+    for status, texts in table.items()
+    for text in texts
 }
-"""Exact phrases: `normalize_key(text)` → status, checked before `RULES`."""
+"""Exact phrases in every language: `normalize_key(text)` → status, checked before `RULES`."""
 
 # --- Rules (first match wins; order matters) --------------------------------------------
 
@@ -131,8 +154,10 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
     (r"\b(?:delivery|shipment|shipping|dispatch|consignment|label) (?:has been |was |is )?"
      r"cancell?ed\b", "delivery_canceled"),
     (r"\bcancell?ed (?:delivery|shipment|dispatch)\b", "delivery_canceled"),
-    # Customs, most specific outcome first.
+    # Customs, most specific outcome first; export (origin) customs is not the buyer's.
     (r"\b(?:seized|confiscated|forfeited|seizure)\b", "seized"),
+    (r"\bexport (?:customs |clearance |declaration )*(?:clearance )?(?:has )?(?:failed|failure"
+     r"|rejected|refused|unsuccessful)\b", "returning"),
     (rf"\b{_CLEARANCE} (?:has )?(?:failed|failure|unsuccessful|not successful|rejected|refused"
      r"|denied|not passed)\b", "customs_failed"),
     (rf"\bfailed (?:to (?:pass|clear) {_CUSTOMS}|{_CLEARANCE})", "customs_failed"),
@@ -254,6 +279,9 @@ _RULE_TEXT: Final[tuple[tuple[str, str], ...]] = (
      "in_transit"),
     (r"\bleaving (?:from )?(?:the )?(?:departure|origin) (?:country|city|region)\b",
      "in_transit"),
+    (r"^(?:sorting|processing|being sorted|in processing)\b", "in_transit"),
+    (r"\b(?:awaiting|waiting for) (?:self ?)?(?:pick ?up|collection)\b"
+     r"(?! (?:by|from) (?:the )?(?:carrier|courier|driver|logistics))", "at_pickup_point"),
 )
 # fmt: on
 
@@ -261,6 +289,22 @@ RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), status) for pattern, status in _RULE_TEXT
 )
 """Ordered `(pattern, status)` rules tried on the key after `PHRASES`; the first match wins."""
+
+
+I18N_RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(pattern), status) for rules in RULES_BY_LANGUAGE.values() for pattern, status in rules
+)
+"""The other languages' rules, tried after the English `RULES`."""
+
+_EXPORT: Final = re.compile(
+    r"\b(?:export|outbound customs|origin customs|exportacao|exportacion|exportation|eksport"
+    r"|экспорт)|出口"
+)
+
+
+def is_export_customs(text: str | None) -> bool:
+    """True when a status text speaks of export (origin-country) customs."""
+    return isinstance(text, str) and bool(_EXPORT.search(normalize_key(text)))
 
 
 def normalize(text: str) -> str:
@@ -272,100 +316,21 @@ def normalize(text: str) -> str:
         return "unknown"
     if key in PHRASES:
         return PHRASES[key]
-    for pattern, status in RULES:
+    for pattern, status in (*RULES, *I18N_RULES):
         if pattern.search(key):
             return status
     return "unknown"
 
 
-# --- UPU S10 tracking numbers ------------------------------------------------------------
-
-S10_WEIGHTS: Final[tuple[int, ...]] = (8, 6, 4, 2, 3, 5, 9, 7)
-_S10: Final = re.compile(r"^[A-Z]{2}[0-9]{9}[A-Z]{2}$")
-_OPAQUE: Final = re.compile(r"^[\x21-\x7e]{1,64}$")
-_SPACE: Final = re.compile(r"\s+")
-
-
-def _compact(number: str) -> str:
-    return _SPACE.sub("", number).upper()
-
-
-def is_s10_shaped(number: str) -> bool:
-    """Two letters, nine digits, two letters (spaces ignored, any case)."""
-    return isinstance(number, str) and bool(_S10.match(_compact(number)))
-
-
-def s10_check_digit(serial8: str) -> int:
-    """The S10 check digit of an 8-digit serial: 11 − (Σ weight·digit mod 11); 10→0, 11→5."""
-    if len(serial8) != 8 or not serial8.isascii() or not serial8.isdigit():
-        raise ValidationError(f"serial: {serial8!r} is not 8 digits")
-    check = 11 - sum(w * int(d) for w, d in zip(S10_WEIGHTS, serial8, strict=True)) % 11
-    return {10: 0, 11: 5}.get(check, check)
-
-
-@attrs.frozen
-class TrackCheck:
-    """The verdict on one tracking number (what `track-check` prints)."""
-
-    number: str
-    s10: bool
-    valid: bool
-    expected: int | None
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"number", "s10", "valid", "expected_check_digit", "message"}`."""
-        return {
-            "number": self.number,
-            "s10": self.s10,
-            "valid": self.valid,
-            "expected_check_digit": self.expected,
-            "message": self.message,
-        }
-
-
-def check_tracking_number(number: Any) -> TrackCheck:
-    """Check a tracking number without raising: S10 check digit, or opaque-format rules."""
-    if not isinstance(number, str):
-        return TrackCheck(repr(number), False, False, None, "not a string")
-    cleaned = number.strip()
-    if not cleaned:
-        return TrackCheck("", False, False, None, "empty")
-    compact = _compact(cleaned)
-    if _S10.match(compact):
-        expected = s10_check_digit(compact[2:10])
-        actual = int(compact[10])
-        if actual == expected:
-            return TrackCheck(compact, True, True, expected, "valid UPU S10 number")
-        return TrackCheck(
-            compact,
-            True,
-            False,
-            expected,
-            f"UPU S10 check digit is {actual}, expected {expected}",
-        )
-    if _SPACE.search(cleaned):
-        return TrackCheck(cleaned, False, False, None, "spaces inside a non-S10 number")
-    if not _OPAQUE.match(cleaned):
-        return TrackCheck(cleaned, False, False, None, "not 1-64 printable ASCII characters")
-    return TrackCheck(cleaned, False, True, None, "not S10: accepted as opaque")
-
-
-def validate_tracking_number(number: str, field: str = "tracking_number") -> str:
-    """Return the cleaned number; raise `ValidationError` naming `field` when it is invalid."""
-    verdict = check_tracking_number(number)
-    if not verdict.valid:
-        raise ValidationError(f"{field}: {verdict.number} — {verdict.message}")
-    return verdict.number
-
-
 __all__ = [
+    "I18N_RULES",
     "PHRASES",
     "RULES",
     "S10_WEIGHTS",
     "STATUSES",
     "TrackCheck",
     "check_tracking_number",
+    "is_export_customs",
     "is_s10_shaped",
     "normalize",
     "normalize_key",

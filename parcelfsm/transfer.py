@@ -17,16 +17,14 @@ from typing import Any, Final
 
 import attrs
 
-from parcelfsm.canonical import canonical_json
-from parcelfsm.clock import format_time, parse_time
-from parcelfsm.deadlines import open_deadlines
+from parcelfsm.clock import parse_time
 from parcelfsm.decide import check_order_id
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
 from parcelfsm.fold import evolve, fold
-from parcelfsm.records import StoredEvent, chain_hash
+from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
-from parcelfsm.store import EventStore, OrderRow
+from parcelfsm.store import EventLog
 
 BATCH: Final = 5000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
@@ -116,16 +114,16 @@ def _decode(text: str, lineno: int) -> Any:
         raise ValidationError(f"line {lineno}: not valid JSON ({type(exc).__name__})") from None
 
 
-def _chained(event: StoredEvent, h: _Head) -> StoredEvent | None:
+def _chained(log: EventLog, event: StoredEvent, h: _Head) -> StoredEvent | None:
     """The event with its place in the stream's hash chain, or None when already stored."""
     if event.version <= h.version:
         prev = "" if event.version == 1 else h.stored.get(event.version - 1, "")
-        if h.stored.get(event.version) != _hash(event, prev):
+        if h.stored.get(event.version) != log.hash_of(event, prev):
             raise IdempotencyConflict(f"{event.stream_id} v{event.version} differs from the stored event")
         return None
     if event.version != h.version + 1:
         raise ValidationError(f"{event.stream_id} v{event.version} leaves a gap after v{h.version}")
-    computed = _hash(event, h.hash)
+    computed = log.hash_of(event, h.hash)
     if event.hash and event.hash != computed:
         raise ValidationError("hash does not match the event's content")
     if event.prev_hash and event.prev_hash != h.hash:
@@ -133,26 +131,10 @@ def _chained(event: StoredEvent, h: _Head) -> StoredEvent | None:
     return attrs.evolve(event, prev_hash=h.hash, hash=computed)
 
 
-def _hash(e: StoredEvent, prev: str) -> str:
-    return chain_hash(
-        prev,
-        stream_id=e.stream_id,
-        version=e.version,
-        type=e.type,
-        schema_version=e.schema_version,
-        occurred_at=format_time(e.occurred_at),
-        recorded_at=format_time(e.recorded_at),
-        due_at=format_time(e.due_at) if e.due_at else None,
-        key=e.key,
-        data_json=canonical_json(e.data),
-    )
-
-
 def import_lines(
-    store: EventStore,
+    log: EventLog,
     lines: Iterable[str],
     now: dt.datetime,
-    row_of: Callable[[OrderState], OrderRow],
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Validate and append JSON lines of stored events (see the module docstring)."""
@@ -163,7 +145,7 @@ def import_lines(
 
     def head(stream_id: str) -> _Head:
         if stream_id not in heads:
-            events = store.read_stream(stream_id)
+            events = log.read_stream(stream_id)
             state = fold(events)
             heads[stream_id] = _Head(
                 version=len(events),
@@ -176,12 +158,10 @@ def import_lines(
     def flush() -> None:
         if not batch:
             return
-        with store.transaction():
-            store.append_stored([e for _, e in batch])
-            for stream_id in {e.stream_id for _, e in batch}:
-                state = heads[stream_id].state
-                if state is not None:
-                    store.save_projection(row_of(state), open_deadlines(state))
+        with log.transaction():
+            log.append_stored([e for _, e in batch])
+            streams = sorted({e.stream_id for _, e in batch})
+            log.save_projection(s for s in (heads[sid].state for sid in streams) if s is not None)
         counts["appended"] += len(batch)
         touched.update(e.stream_id for _, e in batch)
         batch.clear()
@@ -193,7 +173,7 @@ def import_lines(
         try:
             parsed = parse_line(_decode(text, lineno), lineno, now)
             h = head(parsed.stream_id)
-            event = _chained(parsed, h)
+            event = _chained(log, parsed, h)
             state = evolve(h.state, event, strict=True) if event is not None else None
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"

@@ -102,7 +102,7 @@ def build_view(state: OrderState, as_of: dt.datetime, unfired: list[NewEvent]) -
         deadlines=tuple(deadlines),
         unfired=tuple(unfired),
         alerts=tuple(alerts),
-        advice=tuple(advise(state, deadlines, alerts)),
+        advice=tuple(advise(state, deadlines, alerts, as_of)),
         tracking_number=state.tracking_number,
         old_tracking_numbers=tuple(state.old_tracking_numbers),
         final=state.is_final,

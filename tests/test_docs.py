@@ -118,7 +118,7 @@ def _fixtures_for(fn: object) -> dict[str, object]:
     """What the pytest plugin would pass: `clock`, `orders` (on that clock), `scenario`."""
     params = inspect.signature(fn).parameters  # type: ignore[arg-type]
     clock = ManualClock(START)
-    orders = open_orders(":memory:", clock=clock)
+    orders = open_orders("memory:", clock=clock)
     available: dict[str, object] = {"clock": clock, "orders": orders, "scenario": Scenario(orders=orders)}
     return {name: available[name] for name in params}
 

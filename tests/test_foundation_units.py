@@ -174,7 +174,7 @@ def test_default_protection_days_by_country(country, days, rule):
 def test_default_policy_dict_has_every_contract_key():
     """`to_dict` uses exactly the docs/rules.md keys (plus `version`)."""
     data = Policy.default().to_dict()
-    assert set(data) == {*DOMAIN_DEFAULTS, "protection.days_by_country", "version"}
+    assert set(data) == {*DOMAIN_DEFAULTS, "protection.days_by_country", "customs.duty_paid_by", "version"}
     assert data["protection.days_by_country"] == {"BR": 120, "RU": 90}
 
 

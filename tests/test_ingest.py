@@ -1,4 +1,4 @@
-"""Tracking ingestion: `Orders.ingest_tracking` and `track-ingest` (docs/cli.md, §4 "Idempotency").
+"""Tracking ingestion: `Orders.ingest_tracking` and `track-ingest` (docs/rules.md "Idempotency").
 
 The payloads are the sample feeds in `tests/fixtures/feeds/`: an AfterShip China Post
 tracking (RB905512332CN, to Germany, 10 checkpoints, picked up at a retail outlet) and
@@ -206,7 +206,7 @@ def test_a_re_worded_checkpoint_already_ingested_is_skipped(
 
 
 def test_aftership_re_worded_checkpoint_without_raw_tag_is_skipped(db: Path, open_at: Any) -> None:
-    """AfterShip re-wording a checkpoint that has a tag/subtag but no raw_tag appends nothing (docs/rules.md).
+    """AfterShip re-wording a checkpoint that has a tag/subtag but no raw_tag appends nothing.
 
     AfterShip always gives `tag`/`subtag`; `raw_tag` (the carrier's code) is often absent.
     Re-wording the message of such a checkpoint is exactly the aggregator behaviour the

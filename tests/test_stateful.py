@@ -30,8 +30,8 @@ from parcelfsm.fold import fold
 from parcelfsm.machines.dispute import OPEN
 from parcelfsm.money import refund_for
 from parcelfsm.records import StoredEvent
-from parcelfsm.service import order_row
 from parcelfsm.state import OrderState
+from parcelfsm.store.mapping import order_row
 from parcelfsm.testing import START, Scenario
 
 HOWS: Final = {"seller_timeout", "seller_accepted", "agreement", "mediation", "customs_document_missed"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +31,7 @@ from parcelfsm.errors import (
     WindowClosed,
 )
 from parcelfsm.fold import fold
-from parcelfsm.records import chain_hash
-from parcelfsm.service import order_row
+from parcelfsm.store.mapping import order_row
 from parcelfsm.testing import DEFAULTS
 
 UTC = dt.UTC
@@ -357,6 +357,15 @@ def _raw_rows(path: Path) -> list[sqlite3.Row]:
         conn.close()
 
 
+def reference_hash(prev_hash: str, row: sqlite3.Row) -> str:
+    """The documented chain formula, written out independently of parcelfsm's code:
+    sha256(prev_hash + canonical JSON of the row's fields, `data` as its stored text)."""
+    fields = ("stream_id", "version", "type", "schema_version", "occurred_at", "recorded_at", "due_at", "key")
+    body = {name: row[name] for name in fields} | {"data": row["data"]}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+
+
 def test_hash_chain_is_per_stream_and_recomputes_from_the_stored_text(file_orders, db_path, clock):
     """prev_hash of v1 is empty, each prev_hash is the previous version's hash, chain_hash gives the hash."""
     file_orders.record("o-1", "order.placed", PLACED, key="place-1")
@@ -379,18 +388,7 @@ def test_hash_chain_is_per_stream_and_recomputes_from_the_stored_text(file_order
         for expected_version, row in enumerate(stream, start=1):
             assert row["version"] == expected_version
             assert row["prev_hash"] == prev
-            recomputed = chain_hash(
-                row["prev_hash"],
-                stream_id=row["stream_id"],
-                version=row["version"],
-                type=row["type"],
-                schema_version=row["schema_version"],
-                occurred_at=row["occurred_at"],
-                recorded_at=row["recorded_at"],
-                due_at=row["due_at"],
-                key=row["key"],
-                data_json=row["data"],
-            )
+            recomputed = reference_hash(row["prev_hash"], row)
             assert recomputed == row["hash"]
             prev = row["hash"]
 
@@ -414,18 +412,7 @@ def test_a_tampered_event_no_longer_matches_its_hash(file_orders, db_path, clock
     finally:
         conn.close()
     [row] = _raw_rows(db_path)
-    recomputed = chain_hash(
-        "",
-        stream_id=row["stream_id"],
-        version=row["version"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        due_at=row["due_at"],
-        key=row["key"],
-        data_json=row["data"],
-    )
+    recomputed = reference_hash("", row)
     assert recomputed != row["hash"]
 
 

@@ -11,17 +11,10 @@ from __future__ import annotations
 from typing import Final
 
 from parcelfsm.events import EVENT_TYPES
+from parcelfsm.lifecycles import DISPUTE_STATES
 from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
 
-STATES: Final = (
-    "none",
-    "awaiting_seller",
-    "negotiating",
-    "escalated",
-    "withdrawn",
-    "resolved",
-    "closed",
-)
+STATES: Final = DISPUTE_STATES
 OPEN: Final = ("awaiting_seller", "negotiating", "escalated")
 ROWS: Final[tuple[Row, ...]] = (
     ("dispute.opened", ("none",), "awaiting_seller"),

@@ -11,16 +11,10 @@ from __future__ import annotations
 from typing import Final
 
 from parcelfsm.events import EVENT_TYPES
+from parcelfsm.lifecycles import ORDER_STATES
 from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
 
-STATES: Final = (
-    "none",
-    "awaiting_shipment",
-    "awaiting_delivery",
-    "frozen",
-    "finished",
-    "cancelled",
-)
+STATES: Final = ("none", *ORDER_STATES)
 RESOLUTIONS: Final = (
     "dispute.seller_timed_out",
     "dispute.seller_accepted",

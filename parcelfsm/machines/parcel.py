@@ -14,23 +14,11 @@ from __future__ import annotations
 from typing import Final
 
 from parcelfsm.events import EVENT_TYPES
+from parcelfsm.lifecycles import PARCEL_STATES
 from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
 from parcelfsm.vocabulary import SCAN_STATUSES
 
-STATES: Final = (
-    "not_shipped",
-    "shipped",
-    "in_transit",
-    "at_customs",
-    "held_at_customs",
-    "at_pickup_point",
-    "out_for_delivery",
-    "delivered",
-    "returning",
-    "returned",
-    "lost",
-    "seized",
-)
+STATES: Final = PARCEL_STATES
 FINALS: Final = frozenset({"delivered", "returned", "seized"})
 SCAN_TARGETS: Final[dict[str, str | None]] = {
     "no_info": None,

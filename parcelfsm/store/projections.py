@@ -28,6 +28,30 @@ class OrderRow:
     released_to_seller: int
     refunded_to_buyer: int
     policy_version: str
+    #: the active alerts as of the last write, sorted, space-separated ("" for none)
+    alerts: str = ""
+
+    @property
+    def order_id(self) -> str:
+        """The order's id (the stream's id)."""
+        return self.stream_id
+
+    def to_json(self) -> dict[str, object]:
+        """The row as `list --json` prints it (money in integer minor units)."""
+        return {
+            "order_id": self.stream_id,
+            "version": self.version,
+            "states": {"order": self.order_state, "parcel": self.parcel_state, "dispute": self.dispute_state},
+            "money": {
+                "currency": self.currency,
+                "paid": self.paid,
+                "held": self.held,
+                "released_to_seller": self.released_to_seller,
+                "refunded_to_buyer": self.refunded_to_buyer,
+            },
+            "alerts": self.alerts.split(),
+            "policy_version": self.policy_version,
+        }
 
 
 @attrs.frozen(slots=True)

@@ -12,7 +12,9 @@ Rules every backend keeps:
 - `(stream_id, version)` is unique: inserting a version that exists raises
   `ConcurrencyConflict` (a racing writer fails instead of forking a stream).
 - idempotency keys are global: inserting a key that exists raises `IdempotencyConflict`.
-- `insert_events` is atomic: either every row and key of the call is written or none.
+- `insert_events` is atomic: either every row and key of the call is written or none
+  (inside a caller's transaction that raises, it is that transaction's rollback that
+  undoes the call; the service always runs a command in a transaction or savepoint).
 - `position` is assigned by the backend, increasing in commit order as seen by
   `select_after`: a reader following the log with `select_after(last_seen)` never skips
   a row that commits later (each backend documents how it keeps this rule).

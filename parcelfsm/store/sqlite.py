@@ -1,507 +1,486 @@
-"""`SQLiteStore`: the `EventStore` on one SQLite file, through sqlite-utils, WAL.
- The `events` table is the log (docs/events.md, §4
-"Storage"): a global `position`, `UNIQUE(stream_id, version)` so a racing writer
-fails instead of forking a stream, a unique idempotency `key`, and a per-stream hash
-chain. The `orders` and `deadlines` tables are projections written in the same
-transaction as the append and rebuildable from the log; `deadlines.due_us` is indexed
-so `due` over millions of orders is one index range scan. Every time comes from the
-caller (the injected clock), never from SQLite. This is the only module that imports
-`sqlite3`/`sqlite_utils`; their errors leave it as `StorageError` or the typed
-conflicts.
+"""`SQLiteBackend`: the event log and its projections in one SQLite file (WAL).
+
+Tables: `events` (the log: a global `position` = rowid, `UNIQUE(stream_id, version)`
+so a racing writer fails instead of forking a stream, a unique `key`, the per-stream
+hash chain), `keys` (which versions each keyed command appended), and the projections
+`orders` and `deadlines` (`due_us` indexed to cover `due`'s whole ORDER BY).
+
+- Writes run in `BEGIN IMMEDIATE`: one writer at a time, so positions are handed out
+  in commit order and a reader following `select_after` can never skip a row.
+- Reads never take the write lock: the schema is created only when missing (checked
+  with `PRAGMA user_version`, no write transaction), reads run in a deferred
+  transaction on WAL snapshots, and a read-only file (or `read_only=True`) is opened
+  with `mode=ro` (`immutable=1` when even that fails, e.g. a file in a read-only
+  directory).
+- Busy: SQLite's busy handler waits up to the busy timeout; a write lock still not
+  granted becomes `ConcurrencyConflict` (exit 4), which the service retries.
+- Every time comes from the caller; SQLite never picks one. This is the only module
+  that imports `sqlite3`; its errors leave as `parcelfsm.errors` types.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
-import attrs
-import sqlite_utils
+from parcelfsm.errors import (
+    ConcurrencyConflict,
+    CorruptLog,
+    IdempotencyConflict,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
+from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
+from parcelfsm.store.recorder import EventRow, KeyRow
 
-from parcelfsm.canonical import canonical_json
-from parcelfsm.clock import format_time, to_micros
-from parcelfsm.deadlines import Deadline
-from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, StorageError
-from parcelfsm.events import upcast
-from parcelfsm.records import NewEvent, StoredEvent, chain_hash
-from parcelfsm.store.base import OrderRow
-
-SCHEMA_VERSION: Final = 1
-_EVENT_COLUMNS: Final = (
+SCHEMA_VERSION: Final = 2
+BUSY_TIMEOUT_MS: Final = 30_000
+SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, version INTEGER NOT NULL,
+        type TEXT NOT NULL, schema_version INTEGER, occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL, due_at TEXT, key TEXT, data TEXT NOT NULL,
+        prev_hash TEXT, hash TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_events_stream_id_version ON events (stream_id, version)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_events_key ON events (key)",
+    """CREATE TABLE IF NOT EXISTS orders (
+        stream_id TEXT PRIMARY KEY, version INTEGER, order_state TEXT, parcel_state TEXT,
+        dispute_state TEXT, currency TEXT, paid INTEGER, held INTEGER,
+        released_to_seller INTEGER, refunded_to_buyer INTEGER, policy_version TEXT,
+        alerts TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS deadlines (
+        stream_id TEXT, kind TEXT, due_at TEXT, due_us INTEGER, rank INTEGER, rule TEXT,
+        set_by_version INTEGER, on_expiry TEXT, alert TEXT, PRIMARY KEY (stream_id, kind))""",
+    """CREATE INDEX IF NOT EXISTS idx_deadlines_due_us_rank_set_by_version_stream_id
+        ON deadlines (due_us, rank, set_by_version, stream_id)""",
+    """CREATE TABLE IF NOT EXISTS keys (
+        key TEXT PRIMARY KEY, stream_id TEXT, first_version INTEGER, last_version INTEGER,
+        fingerprint TEXT)""",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+)
+# schema 1 (parcelfsm 0.1) had no orders.alerts column; everything else is the same
+MIGRATE_1_2: Final = ("ALTER TABLE orders ADD COLUMN alerts TEXT NOT NULL DEFAULT ''",)
+EVENT_COLUMNS: Final = (
     "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash"
 )
-SELECT_STREAM: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version"
-SELECT_ALL: Final = f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position"
+SELECT_STREAM: Final = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version"
+)
+SELECT_AFTER: Final = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+SELECT_STREAMS: Final = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (?, ?) "
+    "ORDER BY stream_id, version LIMIT ?"
+)
 SELECT_HEAD: Final = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
-SELECT_KEY: Final = "SELECT stream_id, first_version, last_version, fingerprint FROM keys WHERE key = ?"
-INSERT_KEY: Final = (
-    "INSERT INTO keys (key, stream_id, first_version, last_version, fingerprint) VALUES (?, ?, ?, ?, ?)"
-)
-SELECT_RANGE: Final = (
-    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version"
-)
+SELECT_KEY: Final = "SELECT key, stream_id, first_version, last_version, fingerprint FROM keys WHERE key = ?"
 INSERT_EVENT: Final = (
     "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-UPSERT_ORDER: Final = (
-    "INSERT OR REPLACE INTO orders (stream_id, version, order_state, parcel_state, "
-    "dispute_state, currency, paid, held, released_to_seller, refunded_to_buyer, policy_version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_KEY: Final = (
+    "INSERT INTO keys (key, stream_id, first_version, last_version, fingerprint) VALUES (?, ?, ?, ?, ?)"
 )
+ORDER_COLUMNS: Final = (
+    "stream_id, version, order_state, parcel_state, dispute_state, currency, paid, held, "
+    "released_to_seller, refunded_to_buyer, policy_version, alerts"
+)
+UPSERT_ORDER: Final = (
+    f"INSERT OR REPLACE INTO orders ({ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+DEADLINE_COLUMNS: Final = "stream_id, kind, due_at, due_us, rank, rule, set_by_version, on_expiry, alert"
 DELETE_DEADLINES: Final = "DELETE FROM deadlines WHERE stream_id = ?"
-INSERT_DEADLINE: Final = (
-    "INSERT INTO deadlines (stream_id, kind, due_at, due_us, rank, rule, set_by_version, "
-    "on_expiry, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_DEADLINE: Final = f"INSERT INTO deadlines ({DEADLINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SELECT_DEADLINES: Final = (
+    f"SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE stream_id = ? ORDER BY due_us, rank"
 )
 SELECT_DUE: Final = (
-    "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert FROM deadlines "
-    "WHERE due_us <= ? ORDER BY due_us, rank, set_by_version, stream_id LIMIT ?"
+    f"SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE due_us <= ? "
+    "ORDER BY due_us, rank, set_by_version, stream_id LIMIT ?"
 )
+COUNT_DUE: Final = "SELECT COUNT(*) FROM deadlines WHERE due_us <= ?"
 SELECT_DUE_STREAMS: Final = (
     # `+stream_id` keeps SQLite on the due_us index (a range scan, not a full scan)
     "SELECT stream_id, MIN(due_us) AS first FROM deadlines WHERE due_us <= ? "
-    "GROUP BY +stream_id ORDER BY first, stream_id"
+    "GROUP BY +stream_id ORDER BY first, stream_id LIMIT ?"
+)
+SELECT_ORDERS: Final = (
+    f"SELECT {ORDER_COLUMNS} FROM orders WHERE stream_id > ?6 "
+    "AND (?1 IS NULL OR order_state = ?1) AND (?2 IS NULL OR parcel_state = ?2) "
+    "AND (?3 IS NULL OR dispute_state = ?3) "
+    "AND (?4 IS NULL OR ' ' || alerts || ' ' LIKE '% ' || ?4 || ' %') "
+    "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM deadlines d "
+    "WHERE d.stream_id = orders.stream_id AND d.due_us <= ?5)) "
+    "ORDER BY stream_id LIMIT ?7"
 )
 
 
-def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
-    position, stream_id, version, type_, schema, occurred, recorded, due, key, data, prev, h = row
-    payload = json.loads(data)
-    if schema is not None:
-        payload = upcast(type_, schema, payload)
-    return StoredEvent(
-        position=position,
-        stream_id=stream_id,
-        version=version,
-        type=type_,
-        schema_version=schema,
-        occurred_at=dt.datetime.fromisoformat(occurred),
-        recorded_at=dt.datetime.fromisoformat(recorded),
-        due_at=dt.datetime.fromisoformat(due) if due else None,
-        key=key,
-        data=payload,
-        prev_hash=prev,
-        hash=h,
-    )
+def _sqlite_path(target: str) -> str:
+    if target.startswith("sqlite:///"):
+        return urllib.parse.unquote(target.removeprefix("sqlite:///"))
+    if target.startswith("sqlite://"):
+        raise ValidationError(f"db: {target[:100]!r}: use sqlite:///PATH (three slashes)")
+    return target
 
 
-class SQLiteStore:
-    """`EventStore` on one SQLite file (or `:memory:`)."""
+class SQLiteBackend:
+    """`Backend` on one SQLite file."""
 
-    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+    name = "sqlite"
+
+    def __init__(
+        self, target: str, *, read_only: bool = False, create: bool = True, synchronous: str = "FULL"
+    ) -> None:
+        self.path = _sqlite_path(target)
+        self.read_only = read_only
+        self._depth = 0
+        mode = _sync_mode(synchronous)
+        if self.path != ":memory:" and not os.path.exists(self.path) and (read_only or not create):
+            raise NotFound(f"database {self.path!r} does not exist (create it with `parcelfsm init`)")
+        if self.path != ":memory:" and os.path.isdir(self.path):
+            raise CorruptLog(f"database {self.path!r} is a directory, not an SQLite file")
+        if (
+            not read_only
+            and self.path != ":memory:"
+            and not os.access(self.path, os.W_OK)
+            and os.path.exists(self.path)
+        ):
+            self.read_only = read_only = True
+        self._conn = self._connect(read_only)
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-            self._conn.execute("PRAGMA busy_timeout = 30000")
-            if path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {_sync_mode(synchronous)}")
-            self.db = sqlite_utils.Database(self._conn)
-            self._depth = 0
-            self._create()
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute(f"PRAGMA synchronous = {mode}")
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self._migrate(version)
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise CorruptLog(f"database {self.path!r} cannot be read: {exc}") from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        try:
+            if not read_only:
+                return sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path))
+            try:
+                conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.Error:
+                # no write access to the -wal/-shm files either: read the file as it is
+                return sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {path!r}: {exc}") from None
+            raise CorruptLog(f"cannot open database {self.path!r}: {exc}") from None
 
-    # -- schema -------------------------------------------------------------------------
-
-    def _create(self) -> None:
+    def _migrate(self, version: int) -> None:
+        """Create or upgrade the schema (the only write an open may do)."""
+        if self.read_only:
+            raise CorruptLog(
+                f"database {self.path!r} has schema {version}, this parcelfsm needs {SCHEMA_VERSION}"
+                + ("" if version else " (not a parcelfsm database)")
+            )
+        if self.path != ":memory:" and version == 0:
+            # outside any transaction: SQLite cannot switch a journal mode inside one
+            self._execute("PRAGMA journal_mode = WAL").fetchone()
         with self.transaction():
-            self.db.table("events").create(
-                {
-                    "position": int,
-                    "stream_id": str,
-                    "version": int,
-                    "type": str,
-                    "schema_version": int,
-                    "occurred_at": str,
-                    "recorded_at": str,
-                    "due_at": str,
-                    "key": str,
-                    "data": str,
-                    "prev_hash": str,
-                    "hash": str,
-                },
-                pk="position",
-                not_null={
-                    "stream_id",
-                    "version",
-                    "type",
-                    "occurred_at",
-                    "recorded_at",
-                    "data",
-                    "hash",
-                },
-                if_not_exists=True,
-            )
-            self.db.table("events").create_index(["stream_id", "version"], unique=True, if_not_exists=True)
-            self.db.table("events").create_index(["key"], unique=True, if_not_exists=True)
-            self.db.table("orders").create(
-                {
-                    "stream_id": str,
-                    "version": int,
-                    "order_state": str,
-                    "parcel_state": str,
-                    "dispute_state": str,
-                    "currency": str,
-                    "paid": int,
-                    "held": int,
-                    "released_to_seller": int,
-                    "refunded_to_buyer": int,
-                    "policy_version": str,
-                },
-                pk="stream_id",
-                if_not_exists=True,
-            )
-            self.db.table("deadlines").create(
-                {
-                    "stream_id": str,
-                    "kind": str,
-                    "due_at": str,
-                    "due_us": int,
-                    "rank": int,
-                    "rule": str,
-                    "set_by_version": int,
-                    "on_expiry": str,
-                    "alert": str,
-                },
-                pk=("stream_id", "kind"),
-                if_not_exists=True,
-            )
-            self.db.table("deadlines").create_index(
-                ["due_us", "rank", "set_by_version", "stream_id"], if_not_exists=True
-            )
-            self.db.table("keys").create(
-                {"key": str, "stream_id": str, "first_version": int, "last_version": int, "fingerprint": str},
-                pk="key",
-                if_not_exists=True,
-            )
-            self.db.table("meta").create({"name": str, "value": str}, pk="name", if_not_exists=True)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return  # another process created it while we waited
+            has_events = self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+            ).fetchone()
+            if version > SCHEMA_VERSION:
+                raise CorruptLog(f"database {self.path!r} has schema {version}, newer than this parcelfsm")
+            if version == 0 and has_events:
+                legacy = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+                if legacy is None:
+                    raise CorruptLog(
+                        f"database {self.path!r} holds an `events` table that is not parcelfsm's"
+                    )
+                version = int(legacy[0])
+            for statement in SCHEMA:
+                self._conn.execute(statement)
+            if version == 1:
+                for statement in MIGRATE_1_2:
+                    self._conn.execute(statement)
             self._conn.execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)",
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    # -- transactions ---------------------------------------------------------------------
+    def _check_schema(self) -> None:
+        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = {"events", "orders", "deadlines", "keys"} - names
+        if missing:
+            raise CorruptLog(f"database {self.path!r} lacks table(s) {', '.join(sorted(missing))}")
+
+    # -- transactions -----------------------------------------------------------------
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception.
-
-        Nested calls use a SAVEPOINT, so an inner failure undoes only the inner writes.
-        """
+        """`BEGIN IMMEDIATE` … `COMMIT` (nested: SAVEPOINT), rolled back on any exception."""
+        if self.read_only:
+            raise ValidationError(f"database {self.path!r} is open read-only")
+        if self._depth < 0:
+            raise StorageError("a write inside a read snapshot (the caller's bug)")
         if self._depth:
             name = f"sp{self._depth}"
-            self._conn.execute(f"SAVEPOINT {name}")
+            self._execute(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield
             except BaseException:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
+                self._execute(f"ROLLBACK TO {name}")
+                self._execute(f"RELEASE {name}")
                 raise
             else:
-                self._conn.execute(f"RELEASE {name}")
+                self._execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
             return
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot start a write transaction: {exc}") from None
+        self._begin("BEGIN IMMEDIATE")
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
         self._depth = 0
         try:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
-            raise StorageError(f"commit failed: {exc}") from None
+            self._rollback()
+            raise _translate(exc, "commit") from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A deferred read transaction: a WAL snapshot that never waits for a writer."""
+        if self._depth:
+            yield
+            return
+        self._begin("BEGIN")
+        self._depth = -1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._rollback()
+
+    def _atomic(self) -> contextlib.AbstractContextManager[None]:
+        """Inside a write transaction, its caller's (savepoint) atomicity; else one of our own.
+
+        The service runs each command in its own transaction or savepoint, so a second
+        savepoint per call would only cost statements.
+        """
+        return contextlib.nullcontext() if self._depth > 0 else self.transaction()
+
+    def _begin(self, statement: str) -> None:
+        # the busy handler waits up to the busy timeout; after that the caller retries
+        try:
+            self._conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "begin") from None
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "query") from None
+
+    # -- recorder ---------------------------------------------------------------------
+
+    def insert_events(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> list[int]:
+        """Insert rows and keys atomically with the enclosing transaction; return the positions."""
+        positions: list[int] = []
+        with self._atomic():
+            for r in rows:
+                try:
+                    cur = self._conn.execute(
+                        INSERT_EVENT,
+                        (
+                            r.stream_id,
+                            r.version,
+                            r.type,
+                            r.schema_version,
+                            r.occurred_at,
+                            r.recorded_at,
+                            r.due_at,
+                            r.key,
+                            r.data,
+                            r.prev_hash,
+                            r.hash,
+                        ),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if "key" in str(exc):
+                        raise IdempotencyConflict(
+                            f"key {r.key!r:.100} is already used by another event"
+                        ) from None
+                    raise ConcurrencyConflict(
+                        f"order {r.stream_id!r} moved on concurrently (v{r.version})"
+                    ) from None
+                except sqlite3.Error as exc:
+                    raise _translate(exc, "insert") from None
+                assert cur.lastrowid is not None
+                positions.append(cur.lastrowid)
+            for k in keys:
+                try:
+                    self._conn.execute(
+                        INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
+                    )
+                except sqlite3.IntegrityError:
+                    raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
+        return positions
+
+    def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
+        """A stream's rows in a version range."""
+        rows = self._execute(SELECT_STREAM, (stream_id, first, last if last is not None else 2**62))
+        return [EventRow(*r) for r in rows]
+
+    def select_after(self, position: int, limit: int) -> list[EventRow]:
+        """Rows after a position, in position order."""
+        return [EventRow(*r) for r in self._execute(SELECT_AFTER, (position, limit))]
+
+    def select_streams(self, after: tuple[str, int], limit: int) -> list[EventRow]:
+        """Rows after (stream_id, version), in that order."""
+        return [EventRow(*r) for r in self._execute(SELECT_STREAMS, (*after, limit))]
+
+    def select_key(self, key: str) -> KeyRow | None:
+        """A key's row."""
+        row = self._execute(SELECT_KEY, (key,)).fetchone()
+        return KeyRow(*row) if row else None
 
     def head(self, stream_id: str) -> tuple[int, str]:
-        """(version, hash) of a stream's last event; (0, "") for a new stream."""
-        row = self._conn.execute(SELECT_HEAD, (stream_id,)).fetchone()
+        """(version, hash) of a stream's last row."""
+        row = self._execute(SELECT_HEAD, (stream_id,)).fetchone()
         return (row[0], row[1]) if row else (0, "")
 
-    # -- events ---------------------------------------------------------------------------
-
-    def read_stream(self, stream_id: str) -> list[StoredEvent]:
-        """All events of one stream, in version order."""
-        return [_row_to_event(r) for r in self._conn.execute(SELECT_STREAM, (stream_id,))]
-
-    def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
-        """(fingerprint, the events appended with that command) for a known key.
-
-        The fingerprint is `None` for keys that arrived by import (the original
-        command's data is not in the log).
-        """
-        row = self._conn.execute(SELECT_KEY, (key,)).fetchone()
-        if row is None:
-            return None
-        stream_id, first, last, fp = row
-        return fp, [_row_to_event(r) for r in self._conn.execute(SELECT_RANGE, (stream_id, first, last))]
-
-    def append(
-        self,
-        events: Sequence[NewEvent],
-        recorded_at: dt.datetime,
-        head: tuple[int, str] | None = None,
-    ) -> list[StoredEvent]:
-        """Append decided events (one stream, consecutive versions) to the log.
-
-        Must run inside `transaction()`; `head` is the stream's (version, hash) when the
-        caller read it in that same transaction. Raises `ConcurrencyConflict` when the
-        stream is not at the version the first event expects.
-        """
-        if not events:
-            return []
-        stream_id = events[0].stream_id
-        version, prev_hash = head if head is not None else self.head(stream_id)
-        if events[0].version != version + 1:
-            raise ConcurrencyConflict(
-                f"order {stream_id!r} is at version {version}, expected {(events[0].version or 1) - 1}"
-            )
-        recorded = format_time(recorded_at)
-        stored: list[StoredEvent] = []
-        for e in events:
-            assert e.version is not None
-            data_json = canonical_json(e.data)
-            occurred = format_time(e.occurred_at)
-            due = format_time(e.due_at) if e.due_at else None
-            schema = e.schema_version
-            h = chain_hash(
-                prev_hash,
-                stream_id=stream_id,
-                version=e.version,
-                type=e.type,
-                schema_version=schema,
-                occurred_at=occurred,
-                recorded_at=recorded,
-                due_at=due,
-                key=e.key,
-                data_json=data_json,
-            )
-            try:
-                cur = self._conn.execute(
-                    INSERT_EVENT,
-                    (
-                        stream_id,
-                        e.version,
-                        e.type,
-                        schema,
-                        occurred,
-                        recorded,
-                        due,
-                        e.key,
-                        data_json,
-                        prev_hash,
-                        h,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "key" in str(exc):
-                    raise IdempotencyConflict(f"key {e.key!r} was used by another command") from None
-                raise ConcurrencyConflict(f"order {stream_id!r} moved on concurrently") from None
-            if e.key is not None:
-                self._insert_key(e.key, stream_id, events[0].version or 1, e.version, e.fingerprint)
-            position = cur.lastrowid
-            assert position is not None
-            stored.append(
-                StoredEvent(
-                    position,
-                    stream_id,
-                    e.version,
-                    e.type,
-                    schema,
-                    e.occurred_at,
-                    recorded_at,
-                    e.due_at,
-                    e.key,
-                    e.data,
-                    prev_hash,
-                    h,
-                )
-            )
-            prev_hash = h
-        return stored
-
-    def append_stored(self, events: Sequence[StoredEvent]) -> None:
-        """Insert events exactly as stored elsewhere (import); caller checked them."""
-        for e in events:
-            try:
-                self._conn.execute(
-                    INSERT_EVENT,
-                    (
-                        e.stream_id,
-                        e.version,
-                        e.type,
-                        e.schema_version,
-                        format_time(e.occurred_at),
-                        format_time(e.recorded_at),
-                        format_time(e.due_at) if e.due_at else None,
-                        e.key,
-                        canonical_json(e.data),
-                        e.prev_hash,
-                        e.hash,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "events.key" in str(exc):
-                    raise IdempotencyConflict(f"key {e.key!r} is already used by another event") from None
-                raise ConcurrencyConflict(
-                    f"{e.stream_id} v{e.version}: conflicts with a stored event ({exc})"
-                ) from None
-            if e.key is not None:
-                self._insert_key(e.key, e.stream_id, e.version, e.version, None)
-
-    def _insert_key(self, key: str, stream_id: str, first: int, last: int, fingerprint: str | None) -> None:
-        """Remember which events a keyed command appended (its catch-up included)."""
-        try:
-            self._conn.execute(INSERT_KEY, (key, stream_id, first, last, fingerprint))
-        except sqlite3.IntegrityError:
-            raise IdempotencyConflict(f"key {key!r} was used by another command") from None
-
-    def iter_events(self, batch: int = 1000) -> Iterator[StoredEvent]:
-        """Every event in position order, fetched in pages (bounded memory)."""
-        last = 0
-        while True:
-            rows = self._conn.execute(SELECT_ALL + " LIMIT ?", (last, batch)).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield _row_to_event(row)
-            last = rows[-1][0]
-
-    def iter_streams(self, batch: int = 2000) -> Iterator[tuple[str, list[StoredEvent]]]:
-        """Each stream with its events, in stream-id order (bounded memory: one page)."""
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (?, ?) "
-            "ORDER BY stream_id, version LIMIT ?"
-        )
-        cursor: tuple[str, int] = ("", 0)
-        current: str | None = None
-        events: list[StoredEvent] = []
-        while True:
-            rows = self._conn.execute(sql, (*cursor, batch)).fetchall()
-            if not rows:
-                break
-            for row in rows:
-                event = _row_to_event(row)
-                if event.stream_id != current:
-                    if current is not None:
-                        yield current, events
-                    current, events = event.stream_id, []
-                events.append(event)
-            cursor = (rows[-1][1], rows[-1][2])
-        if current is not None:
-            yield current, events
-
-    def count_events(self) -> int:
-        """How many events the log holds."""
-        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-
-    def count_streams(self) -> int:
-        """How many orders the log holds."""
-        return int(self._conn.execute("SELECT COUNT(DISTINCT stream_id) FROM events").fetchone()[0])
-
-    def deadlines_of(self, stream_id: str) -> list[Deadline]:
-        """One order's projected deadlines."""
-        sql = (
-            "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert "
-            "FROM deadlines WHERE stream_id = ? ORDER BY due_us, rank"
-        )
-        return [_row_to_deadline(r) for r in self._conn.execute(sql, (stream_id,))]
-
-    def projected_ids(self) -> set[str]:
-        """Order ids present in the projections."""
-        ids = {r[0] for r in self._conn.execute("SELECT stream_id FROM orders")}
-        return ids | {r[0] for r in self._conn.execute("SELECT DISTINCT stream_id FROM deadlines")}
-
-    def raw_event_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Stored rows as text, for hash verification (no parsing, no upcasting)."""
-        yield from self._conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY stream_id, version")
-
-    # -- projections ----------------------------------------------------------------------
-
-    def save_projection(self, row: OrderRow, deadlines: Sequence[Deadline]) -> None:
-        """Replace one order's projection rows (inside the append's transaction)."""
-        self._conn.execute(UPSERT_ORDER, attrs.astuple(row))
-        self._conn.execute(DELETE_DEADLINES, (row.stream_id,))
-        self._conn.executemany(
-            INSERT_DEADLINE,
-            [
-                (
-                    row.stream_id,
-                    d.kind,
-                    format_time(d.due_at),
-                    to_micros(d.due_at),
-                    d.rank,
-                    d.rule,
-                    d.set_by_version,
-                    d.on_expiry,
-                    d.alert,
-                )
-                for d in deadlines
-                if d.due_at is not None
-            ],
-        )
-
-    def due(self, before: dt.datetime, limit: int) -> list[Deadline]:
-        """Open deadlines due at or before `before`, soonest first."""
-        rows = self._conn.execute(SELECT_DUE, (to_micros(before), limit))
-        return [_row_to_deadline(r) for r in rows]
-
-    def streams_due(self, before: dt.datetime) -> list[str]:
-        """Orders with a deadline due at or before `before`, earliest first."""
-        return [r[0] for r in self._conn.execute(SELECT_DUE_STREAMS, (to_micros(before),))]
-
-    def order_rows(self) -> dict[str, OrderRow]:
-        """The whole `orders` projection (for verification)."""
-        rows = self._conn.execute("SELECT * FROM orders")
-        return {r[0]: OrderRow(*r) for r in rows}
-
-    def deadline_rows(self) -> dict[str, list[Deadline]]:
-        """The whole `deadlines` projection by order (for verification)."""
-        out: dict[str, list[Deadline]] = {}
-        sql = (
-            "SELECT stream_id, kind, due_at, rule, set_by_version, on_expiry, alert "
-            "FROM deadlines ORDER BY stream_id, due_us, rank"
-        )
-        for r in self._conn.execute(sql):
-            out.setdefault(r[0], []).append(_row_to_deadline(r))
-        return out
-
-    def order_row(self, stream_id: str) -> OrderRow | None:
-        """One order's projection row."""
-        r = self._conn.execute("SELECT * FROM orders WHERE stream_id = ?", (stream_id,)).fetchone()
-        return OrderRow(*r) if r else None
-
-    def clear_projections(self) -> None:
-        """Empty the projections (replay rebuilds them)."""
-        self._conn.execute("DELETE FROM orders")
-        self._conn.execute("DELETE FROM deadlines")
+    def counts(self) -> tuple[int, int]:
+        """(streams, events)."""
+        row = self._execute("SELECT COUNT(DISTINCT stream_id), COUNT(*) FROM events").fetchone()
+        return int(row[0]), int(row[1])
 
     def close(self) -> None:
-        """Close the connection (the CLI does before it exits)."""
-        self._conn.close()
+        """Close the connection."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+    def wait(self, seconds: float) -> None:
+        """SQLite has no notifications: sleep (the timer loop caps `seconds`)."""
+        time.sleep(max(0.0, seconds))
+
+    # -- projections ------------------------------------------------------------------
+
+    def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
+        """Replace each order's row and deadlines."""
+        with self._atomic():
+            for order, deadlines in rows:
+                self._execute(UPSERT_ORDER, _order_tuple(order))
+                self._execute(DELETE_DEADLINES, (order.stream_id,))
+                try:
+                    self._conn.executemany(INSERT_DEADLINE, [_deadline_tuple(d) for d in deadlines])
+                except sqlite3.Error as exc:
+                    raise _translate(exc, "insert") from None
+
+    def order_row(self, stream_id: str) -> OrderRow | None:
+        """One order's row."""
+        row = self._execute(
+            f"SELECT {ORDER_COLUMNS} FROM orders WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        return OrderRow(*row) if row else None
+
+    def deadline_rows(self, stream_id: str) -> list[DeadlineRow]:
+        """One order's deadlines."""
+        return [DeadlineRow(*r) for r in self._execute(SELECT_DEADLINES, (stream_id,))]
+
+    def select_due(self, before_us: int, limit: int) -> list[DeadlineRow]:
+        """Deadlines due by `before_us`, soonest first."""
+        return [DeadlineRow(*r) for r in self._execute(SELECT_DUE, (before_us, limit))]
+
+    def count_due(self, before_us: int) -> int:
+        """How many deadlines are due by `before_us`."""
+        return int(self._execute(COUNT_DUE, (before_us,)).fetchone()[0])
+
+    def streams_due(self, before_us: int, limit: int) -> list[str]:
+        """Orders with a deadline due by `before_us` (one writer at a time: no claim needed)."""
+        return [r[0] for r in self._execute(SELECT_DUE_STREAMS, (before_us, limit))]
+
+    def select_orders(self, where: OrderFilter, after: str, limit: int) -> list[OrderRow]:
+        """Order rows matching `where`, by id."""
+        params = (
+            where.order_state,
+            where.parcel_state,
+            where.dispute_state,
+            where.alert,
+            where.due_before_us,
+            after,
+            limit,
+        )
+        return [OrderRow(*r) for r in self._execute(SELECT_ORDERS, params)]
+
+    def projected_ids(self) -> set[str]:
+        """Ids with a projection row or deadlines."""
+        ids = {r[0] for r in self._execute("SELECT stream_id FROM orders")}
+        return ids | {r[0] for r in self._execute("SELECT DISTINCT stream_id FROM deadlines")}
+
+    def clear_projections(self) -> None:
+        """Empty the projections."""
+        with self.transaction():
+            self._execute("DELETE FROM orders")
+            self._execute("DELETE FROM deadlines")
 
 
-def _row_to_deadline(r: tuple[Any, ...]) -> Deadline:
-    stream_id, kind, due_at, rule, set_by, on_expiry, _alert = r
-    return Deadline(stream_id, kind, dt.datetime.fromisoformat(due_at), rule, set_by, on_expiry)
+def _order_tuple(o: OrderRow) -> tuple[Any, ...]:
+    return (
+        o.stream_id,
+        o.version,
+        o.order_state,
+        o.parcel_state,
+        o.dispute_state,
+        o.currency,
+        o.paid,
+        o.held,
+        o.released_to_seller,
+        o.refunded_to_buyer,
+        o.policy_version,
+        o.alerts,
+    )
+
+
+def _deadline_tuple(d: DeadlineRow) -> tuple[Any, ...]:
+    return (d.stream_id, d.kind, d.due_at, d.due_us, d.rank, d.rule, d.set_by_version, d.on_expiry, d.alert)
+
+
+def _translate(exc: sqlite3.Error, doing: str) -> Exception:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return ConcurrencyConflict(f"the database stayed busy ({doing}): {text}")
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return CorruptLog(f"the database cannot be read ({doing}): {text}")
+    if "readonly" in text or "read-only" in text:
+        return ValidationError(f"the database is read-only: {text}")
+    return StorageError(f"database error ({doing}): {text}")
 
 
 def _sync_mode(value: str) -> str:
     mode = value.upper()
     if mode not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise StorageError(f"synchronous: {value!r} is not OFF, NORMAL, FULL or EXTRA")
+        raise StorageError(f"synchronous: {value!r:.40} is not OFF, NORMAL, FULL or EXTRA")
     return mode

@@ -15,7 +15,7 @@ from parcelfsm.testing import Scenario, assert_deadline
 
 def manual_clock_stays_manual() -> None:
     """`open(…, clock=ManualClock(…))` keeps the clock's type: `advance` type-checks."""
-    orders = parcelfsm.open(":memory:", clock=ManualClock("2026-03-01T10:00:00Z"))
+    orders = parcelfsm.open("memory:", clock=ManualClock("2026-03-01T10:00:00Z"))
     assert_type(orders, parcelfsm.Orders[ManualClock])
     assert_type(orders.clock, ManualClock)
     moved: dt.datetime = orders.clock.advance(days=1)
@@ -25,13 +25,13 @@ def manual_clock_stays_manual() -> None:
 
 def default_clock_is_the_system_clock() -> None:
     """Without a clock, the book is on a `SystemClock`."""
-    with parcelfsm.open(":memory:") as orders:
+    with parcelfsm.open("memory:") as orders:
         assert_type(orders.clock, SystemClock)
 
 
 def reads_are_typed() -> None:
     """The calls return the documented types; `order_id` is on every public type."""
-    orders = parcelfsm.open(":memory:", clock=ManualClock("2026-03-01T10:00:00Z"))
+    orders = parcelfsm.open("memory:", clock=ManualClock("2026-03-01T10:00:00Z"))
     events: list[StoredEvent] = orders.record("o-1", "order.placed", {})
     view: OrderView = orders.show("o-1")
     allowed: list[Allowed] = orders.allowed("o-1")

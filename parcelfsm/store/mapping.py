@@ -1,0 +1,114 @@
+"""Mapping between the domain and the stored rows: events and projections.
+
+`EventRow` ↔ `StoredEvent` (JSON text parsed and upcast, times parsed) and
+`OrderState` → `OrderRow` + `DeadlineRow`s. Backends never see domain types; the
+service never sees rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from parcelfsm.clock import format_time, to_micros
+from parcelfsm.deadlines import Deadline, active_alerts, open_deadlines
+from parcelfsm.errors import CorruptLog, ParcelFsmError
+from parcelfsm.events import upcast
+from parcelfsm.records import StoredEvent
+from parcelfsm.state import OrderState
+from parcelfsm.store.projections import DeadlineRow, OrderRow
+from parcelfsm.store.recorder import EventRow
+
+_parse_time = dt.datetime.fromisoformat
+
+
+def to_event(row: EventRow) -> StoredEvent:
+    """A stored row as a `StoredEvent` (data parsed and upcast to the current schema).
+
+    Raises:
+        CorruptLog: the row's data or times cannot be read (names its position).
+    """
+    try:
+        data = json.loads(row.data)
+        if not isinstance(data, dict):
+            raise ValueError("data is not a JSON object")
+        if row.schema_version is not None:
+            data = upcast(row.type, row.schema_version, data)
+        occurred = _parse_time(row.occurred_at)
+        recorded = _parse_time(row.recorded_at)
+        due = _parse_time(row.due_at) if row.due_at else None
+        if occurred.tzinfo is None or recorded.tzinfo is None or (due is not None and due.tzinfo is None):
+            raise ValueError("a time has no zone")
+    except ParcelFsmError:
+        raise
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise CorruptLog(
+            f"stored event at position {row.position} ({row.stream_id!r:.60} v{row.version}) "
+            f"cannot be read: {type(exc).__name__}"
+        ) from None
+    return StoredEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        version=row.version,
+        type=row.type,
+        schema_version=row.schema_version,
+        occurred_at=occurred,
+        recorded_at=recorded,
+        due_at=due,
+        key=row.key,
+        data=data,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def order_row(state: OrderState) -> OrderRow:
+    """The `orders` projection row of a folded order."""
+    m = state.escrow
+    return OrderRow(
+        state.order_id,
+        state.version,
+        state.order,
+        state.parcel,
+        state.dispute_state,
+        m.currency,
+        m.paid,
+        m.held,
+        m.released_to_seller,
+        m.refunded_to_buyer,
+        state.policy.version,
+        " ".join(sorted(active_alerts(state))),
+    )
+
+
+def projected(state: OrderState) -> list[Deadline]:
+    """The deadlines a projection stores (paused ones have no due time and are left out)."""
+    return [d for d in open_deadlines(state) if d.due_at is not None]
+
+
+def deadline_row(d: Deadline) -> DeadlineRow:
+    """A deadline as a row of the due index."""
+    assert d.due_at is not None
+    return DeadlineRow(
+        d.order_id,
+        d.kind,
+        format_time(d.due_at),
+        to_micros(d.due_at),
+        d.rank,
+        d.rule,
+        d.set_by_version,
+        d.on_expiry,
+        d.alert,
+    )
+
+
+def projection_rows(state: OrderState) -> tuple[OrderRow, list[DeadlineRow]]:
+    """Everything the projections keep about one order."""
+    return order_row(state), [deadline_row(d) for d in projected(state)]
+
+
+def to_deadline(row: DeadlineRow) -> Deadline:
+    """A due-index row as a `Deadline`."""
+    return Deadline(
+        row.stream_id, row.kind, _parse_time(row.due_at), row.rule, row.set_by_version, row.on_expiry
+    )
