@@ -382,18 +382,53 @@ def _progress(total: int, label: str) -> Any:
 
 @cli.command()
 @click.argument("machine", required=False, type=click.Choice(["order", "parcel", "dispute"]))
+@click.option("--order", "order_id", help="Highlight this order's current state in each diagram.")
 @output_options
 @handled
-def diagram(env: Env, machine: str | None) -> None:
+def diagram(env: Env, machine: str | None, order_id: str | None) -> None:
     """Mermaid stateDiagram-v2 of a machine, generated from its definition."""
     from parcelfsm.diagram import diagram as make
 
+    current: dict[str, str] = {}
+    if order_id is not None:
+        state = env.orders(must_exist=True).state(order_id)
+        current = {"order": state.order, "parcel": state.parcel, "dispute": state.dispute_state}
     names = [machine] if machine else ["order", "parcel", "dispute"]
     if env.as_json:
-        env.emit({"diagrams": {name: make(name) for name in names}}, "")
+        env.emit({"diagrams": {name: make(name, current.get(name)) for name in names}}, "")
         return
     for name in names:
-        click.echo(make(name), nl=False)
+        click.echo(make(name, current.get(name)), nl=False)
+
+
+@cli.command()
+@click.argument("order")
+@click.option("--at", metavar="TIME", help="Show the order as it stood at this instant (default now).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--svg", "as_svg", is_flag=True, help="Only the SVG, not the HTML page.")
+@output_options
+@handled
+def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: bool) -> None:
+    """One order's story as a self-contained HTML page: states, events, deadlines, money, now."""
+    from parcelfsm.timeline import order_timeline
+    from parcelfsm.timeline_html import page
+    from parcelfsm.timeline_svg import svg
+
+    if as_svg and env.as_json:
+        raise click.UsageError("--svg and --json: choose one")
+    model = order_timeline(env.orders(must_exist=True), order, _time(at, "--at"))
+    if env.as_json:
+        text = json.dumps(model.to_json(), ensure_ascii=False) + "\n"
+    else:
+        text = svg(model) if as_svg else page(model)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"--output: cannot write {output!r}: {exc.strerror or exc}") from None
+    click.echo(f"timeline of {order} written to {output}", err=True)
 
 
 @cli.command(name="import")
