@@ -1,20 +1,19 @@
-"""Shared fixtures: a given/when/then scenario on a manual clock."""
+"""Shared fixtures come from parcelfsm's own pytest plugin (`clock`, `orders`, `scenario`).
+
+The plugin is registered through the `pytest11` entry point; listing it here as well
+keeps the suite working from a checkout that was not installed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.metadata
 
 import pytest
 
-from parcelfsm.testing import Scenario
-
-
-@pytest.fixture
-def scenario() -> Iterator[Scenario]:
-    """A fresh order book in memory, clock at 2026-03-01T10:00Z, order id `o-1`."""
-    s = Scenario()
-    yield s
-    s.close()
+_registered = any(
+    ep.value == "parcelfsm.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11")
+)
+pytest_plugins = [] if _registered else ["parcelfsm.pytest_plugin"]
 
 
 @pytest.fixture(autouse=True)
