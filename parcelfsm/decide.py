@@ -1,7 +1,7 @@
 """Decide: a command + the current state → the events to append, or a typed error.
 
 Pure (no store, no clock): the service passes the instant. The stream's overdue
-deadlines are fired first (catch-up, CONTRACT §4), then the command is validated and
+deadlines are fired first (catch-up, docs/rules.md), then the command is validated and
 folded; if anything raises, nothing is returned and nothing will be appended.
 """
 
@@ -36,7 +36,7 @@ class Decision:
 
 
 def check_order_id(order_id: str) -> str:
-    """CONTRACT §1: a non-empty string ≤ 128 chars of `[A-Za-z0-9._:-]`."""
+    """docs/events.md: a non-empty string ≤ 128 chars of `[A-Za-z0-9._:-]`."""
     if not isinstance(order_id, str) or not ORDER_ID.fullmatch(order_id):
         raise ValidationError(
             f"order: {quote(order_id)} is not a valid order id (1-128 chars of A-Z a-z 0-9 . _ : -)"

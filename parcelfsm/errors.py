@@ -1,4 +1,4 @@
-"""Typed errors of parcelfsm (README "CLI reference": types and exit codes).
+"""Typed errors of parcelfsm (docs/cli.md "Exit codes and errors").
 
 Every error the library raises on purpose is a `ParcelFsmError`; `type` is the stable
 name a caller, the CLI's JSON and the exit-code table use. A rejected command has
@@ -41,15 +41,23 @@ class ParcelFsmError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_json(self) -> dict[str, dict[str, str]]:
+    def to_json(self) -> dict[str, dict[str, Any]]:
         """The CLI's error object: `{"error": {"type": …, "message": …}}`."""
         return {"error": {"type": self.type, "message": self.message}}
 
 
 class ValidationError(ParcelFsmError):
-    """A field is missing, of the wrong type or out of range (the message names it)."""
+    """A field is missing, of the wrong type or out of range (the message names it).
+
+    When a command has several bad fields, the message names every one (joined with
+    "; ") and `problems` lists them one by one.
+    """
 
     type = "ValidationError"
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) if problems else [message]
 
 
 class IllegalTransition(ParcelFsmError):

@@ -1,8 +1,8 @@
-"""Event types: frozen attrs classes, one per CONTRACT.md §1 type, with a registry.
+"""Event types: frozen attrs classes, one per wire type (docs/api.md), with a registry.
 
 Each class names its wire `type` and `schema_version`; field types and the metadata
 in `spec()` are the single source for validating command data (`from_data`) and for
-the JSON Schemas in `schemas/` (`parcelfsm.schema`). Stored data is canonical JSON of
+the JSON Schemas in `parcelfsm/schemas/` (`parcelfsm.schema`). Stored data is canonical JSON of
 `to_data()`; old stored versions are brought forward by `upcast`.
 """
 
@@ -88,9 +88,9 @@ class OrderPlaced(Event):
     type = "order.placed"
     derived = frozenset({"policy"})
     amount: int = spec(minimum=1, maximum=MAX_MINOR)
-    currency: str = spec(pattern=r"^[A-Z]{3}$")
+    currency: str = spec(pattern=r"^[A-Z]{3}$", code="currency")
     shipping_cost: int = spec(minimum=0, maximum=MAX_MINOR)
-    destination_country: str = spec(pattern=r"^[A-Z]{2}$")
+    destination_country: str = spec(pattern=r"^[A-Z]{2}$", code="country")
     coupon_discount: int = spec(0, minimum=0, maximum=MAX_MINOR)
     processing_days: int | None = spec(None, minimum=1, maximum=MAX_DAYS)
     #: the seller's delivery term (1 .. the country's protection days)
@@ -171,7 +171,7 @@ class ProtectionExtended(Event):
 @register
 @attrs.frozen
 class DisputeOpened(Event):
-    """The buyer opened a dispute (the form of DOMAIN.md §4)."""
+    """The buyer opened a dispute (the site's dispute form)."""
 
     type = "dispute.opened"
     solution: Solution = spec()
@@ -342,6 +342,10 @@ TIMED_TYPES: Final = tuple(t for t, c in EVENT_TYPES.items() if c.timed)
 def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: bool = False) -> Event:
     """Validate a command's `data` and build its event.
 
+    Every unknown, missing or ill-typed field is reported at once: the error's message
+    joins them with "; " and its `problems` lists each one. Cross-field rules
+    (`Event.check`) run once every field is sound.
+
     Raises:
         ValidationError: unknown type, a timed type (when not `allow_derived`), an
             unknown, missing or ill-typed field, or a broken cross-field rule.
@@ -359,19 +363,27 @@ def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: 
     hints = _hints(cls)
     names = [f.name for f in attrs.fields(cls)]
     allowed = set(names) if allow_derived else set(names) - cls.derived
-    for key in data:
-        if key not in allowed:
-            name = key if isinstance(key, str) and len(key) <= 100 and key.isprintable() else quote(key)
-            raise ValidationError(f"{name}: unknown field for {type_name}")
+    problems = [
+        f"{key if isinstance(key, str) and len(key) <= 100 and key.isprintable() else quote(key)}: "
+        f"unknown field for {type_name}"
+        for key in data
+        if key not in allowed
+    ]
     kwargs: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name not in data:
             if field.default is attrs.NOTHING:
-                raise ValidationError(f"{field.name}: required for {type_name}")
+                problems.append(f"{field.name}: required for {type_name}")
             continue
         value = data[field.name]
-        check_value(value, hints[field.name], field.metadata, field.name)
+        try:
+            check_value(value, hints[field.name], field.metadata, field.name)
+        except ValidationError as exc:
+            problems.append(exc.message)
+            continue
         kwargs[field.name] = list(value) if isinstance(value, list) else value
+    if problems:
+        raise ValidationError("; ".join(problems), problems=problems)
     event = cls(**kwargs)
     event.check()
     return event

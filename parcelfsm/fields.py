@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, get_args, get_origin
 
 import attrs
 
+from parcelfsm.codes import check_country, check_currency
 from parcelfsm.errors import ValidationError, quote
 
 #: the largest amount in minor units (2**53 - 1: exact in every JSON reader)
@@ -43,12 +44,14 @@ def spec(
     max_length: int | None = None,
     text: bool = False,
     max_items: int | None = None,
+    code: str | None = None,
 ) -> Any:
     """An attrs field whose constraints live in metadata (read by validation and schemas).
 
     For a list field, `max_length`, `pattern` and `text` apply to each item and
     `max_items` to the list; `text` refuses control characters other than tab and
-    newline.
+    newline. `code` names an ISO code list the value must belong to: `"country"`
+    (ISO 3166-1 alpha-2) or `"currency"` (ISO 4217 with a minor unit).
     """
     meta = {
         "minimum": minimum,
@@ -58,6 +61,7 @@ def spec(
         "max_length": max_length,
         "text": text,
         "max_items": max_items,
+        "code": code,
     }
     if isinstance(default, list):
         return attrs.field(factory=list, metadata=meta)
@@ -124,6 +128,10 @@ def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
         check_text(value, name)
     if meta.get("ascii_text"):
         check_ascii(value, name)
+    if meta.get("code") == "country":
+        check_country(value, name)
+    elif meta.get("code") == "currency":
+        check_currency(value, name)
 
 
 def check_text(text: str, name: str) -> None:
@@ -143,8 +151,8 @@ ASCII_PATTERN: Final = r"^[\t\n\x20-\x7e]*$"
 def check_ascii(text: str, name: str) -> None:
     """Reject any character outside printable ASCII, naming it and its position.
 
-    The domain rules ([003]): the dispute description must be plain English; the site
-    refuses `№` and non-Latin letters.
+    The dispute description must be plain English: the site refuses `№` and
+    non-Latin letters (docs/rules.md, "Opening a dispute").
     """
     for index, char in enumerate(text):
         if not (char in "\t\n" or " " <= char <= "~"):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from parcelfsm.advice import Advice
+from parcelfsm.allowed import Allowed
 from parcelfsm.clock import Clock, to_utc
 from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, fire_due
@@ -88,6 +89,14 @@ class OrderReads:
         if state is None:
             raise NotFound(f"order {order_id!r} did not exist at {at}")
         return build_view(state, when, unfired)
+
+    def allowed(self, order_id: str, at: dt.datetime | str | None = None) -> list[Allowed]:
+        """Every command type with whether it is legal now (or at `at`), and why not.
+
+        Judged on the state `show` reads, by the machine tables and a dry decide
+        (`parcelfsm.allowed`); the same list is `allowed` in `show --json`.
+        """
+        return self.show(order_id, at=at).allowed
 
     def advise(self, order_id: str, at: dt.datetime | str | None = None) -> list[Advice]:
         """What the buyer should do now and by when (the advice of `show`)."""

@@ -1,6 +1,6 @@
 """Headless Chromium for the timeline page, and the README's screenshot (`docs/timeline.png`).
 
-The story is the README's order `o-1` (held at customs, a dispute the seller ignores),
+The story is order `o-1` of docs/cli.md's walk (held at customs, a dispute the seller ignores),
 read on 2026-03-24: the seller's timeout and the refund show as due by then but not
 stored yet, because nothing has touched the order since. The browser test
 (`tests/test_timeline_browser.py`) uses `chromium`, `dump_dom` and `screenshot` from here.
@@ -27,7 +27,7 @@ from parcelfsm.timeline_svg import svg
 ROOT: Final = Path(__file__).resolve().parent.parent
 PNG: Final = ROOT / "docs" / "timeline.png"
 NOW: Final = "2026-03-24T10:00:00Z"
-#: the README's o-1: (when, command type, data); `None` for a tick
+#: o-1 of docs/cli.md's walk: (when, command type, data); `None` for a tick
 STORY: Final[tuple[tuple[str, str | None, dict[str, Any]], ...]] = (
     (
         "2026-03-01T10:00:00Z",
@@ -98,7 +98,7 @@ def screenshot(page_path: Path, png: Path, profile: Path, width: int = 1400, hei
 
 
 def build(path: str) -> None:
-    """Record the README's o-1 story into the database at `path`."""
+    """Record the o-1 story of docs/cli.md's walk into the database at `path`."""
     clock = ManualClock(STORY[0][0])
     with parcelfsm.open(path, clock=clock) as orders:
         for when, type_name, data in STORY:

@@ -1,4 +1,4 @@
-"""Replay, verification, what-if policies, export and import (issue 6; CONTRACT §3, §4).
+"""Replay, verification, what-if policies, export and import (issue 6; docs/cli.md, §4).
 
 A rich history of five orders (customs dispute the seller ignores, a delivered parcel
 with a negotiated refund, a withdrawn dispute and a parcel presumed lost, an order never

@@ -19,7 +19,7 @@ from parcelfsm.clock import ManualClock
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 ORDERS, SEED = 120, 3
-#: event types a small simulation must already produce (CONTRACT §1 timed events and the main commands)
+#: event types a small simulation must already produce (docs/events.md timed events and the main commands)
 MAIN_TYPES = {
     "order.auto_cancelled",
     "order.auto_completed",

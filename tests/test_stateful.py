@@ -1,4 +1,4 @@
-"""Random histories over 1–3 orders: legal and illegal commands of every CONTRACT §1 type mixed
+"""Random histories over 1–3 orders: legal and illegal commands of every docs/events.md type mixed
 with clock advances and ticks, and after every step the invariants that must always hold:
 
 - money: `paid == held + released_to_seller + refunded_to_buyer`, all ≥ 0, and consistent with
@@ -411,7 +411,7 @@ TestOrderBook = OrderBook.TestCase
 
 def test_keyed_retry_after_a_tick_returns_only_the_original_events() -> None:
     """A keyed command retried returns exactly what it first returned, not a tick's events
-    recorded at the same instant (CONTRACT §4 "Idempotency": the original events)."""
+    recorded at the same instant (docs/rules.md "Idempotency": the original events)."""
     scenario = Scenario()
     try:
         scenario.given("order.placed", "order.shipped")
