@@ -29,11 +29,7 @@ from typing import Any, Final, TypeVar, cast
 
 import click
 
-<<<<<<< HEAD
-from parcelfsm import render, timers
-=======
-from parcelfsm import __version__, render
->>>>>>> main
+from parcelfsm import __version__, render, timers
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import CorruptLog, NotFound, ValidationError, quote
 from parcelfsm.events import COMMAND_TYPES
@@ -440,16 +436,13 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     show_default=True,
     help="Orders fired per transaction (a crash between batches loses nothing).",
 )
-<<<<<<< HEAD
 @click.option(
     "--loop",
     is_flag=True,
     help="Keep firing deadlines as they fall due, one line per batch; any number of "
     "processes may run this on one database. SIGTERM: finish the batch, exit 0.",
 )
-=======
 @output_options
->>>>>>> main
 @handled
 def tick(env: Env, batch: int, loop: bool) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
