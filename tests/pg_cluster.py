@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Final
 
 USER: Final = "postgres"
+PREFIX: Final = "parcelfsm-pg-"
 
 
 def server_bin() -> Path | None:
@@ -51,6 +52,29 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def _reap_orphans(bindir: Path) -> None:
+    """Stop and delete clusters whose owner process is gone (a test run killed with
+    SIGKILL/SIGTERM never runs its clean-up); clusters of live runs are left alone."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{PREFIX}*/owner"):
+        try:
+            if _alive(int(owner.read_text())):
+                continue
+        except (ValueError, OSError):
+            continue
+        orphan = PgCluster(bindir, owner.parent, 0)
+        orphan.stop()
 
 
 class PgCluster:
@@ -82,8 +106,10 @@ class PgCluster:
         found = bindir or server_bin()
         if found is None:
             raise RuntimeError("no PostgreSQL server binaries (initdb) on this machine")
-        root = Path(tempfile.mkdtemp(prefix="parcelfsm-pg-"))
+        _reap_orphans(found)
+        root = Path(tempfile.mkdtemp(prefix=PREFIX))
         root.chmod(0o755)
+        (root / "owner").write_text(str(os.getpid()))
         if os.geteuid() == 0:
             shutil.chown(root, USER, USER)
         cluster = cls(found, root, 0)
