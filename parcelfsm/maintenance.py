@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +39,10 @@ def _until_corrupt(
         yield from streams
     except CorruptLog as exc:
         problems.append(exc.message)
+
+
+class _RebuildRefused(Exception):
+    """Rolls a rebuild back when a stream does not fold."""
 
 
 class NoProgress:
@@ -98,7 +103,7 @@ class Maintenance:
                 return self._verify(total, bar, expected)
         events = 0
         problems: list[str] = []
-        with bar, self.log.transaction():
+        with bar, contextlib.suppress(_RebuildRefused), self.log.transaction():
             self.log.clear_projections()
             for order_id, stream in self.log.iter_streams():
                 events += len(stream)
@@ -110,6 +115,9 @@ class Maintenance:
                     continue
                 assert state is not None
                 self.log.save_projection([state])
+            if problems:  # all or nothing: never leave projections half rebuilt
+                problems.append("nothing was rewritten: the projections are as they were")
+                raise _RebuildRefused
         return ReplayReport("rebuild", total, events, tuple(problems))
 
     def _verify(self, total: int, bar: NoProgress, expected: tuple[int, str] | None = None) -> ReplayReport:
