@@ -1,17 +1,21 @@
 """parcelfsm: marketplace parcel, escrow and dispute rules as event-sourced machines.
 
-import parcelfsm
-with parcelfsm.open("orders.db", clock=parcelfsm.SystemClock()) as orders:
-    orders.record("o-1", "order.placed", {...})
-    orders.show("o-1").to_json()
+    import parcelfsm
+    with parcelfsm.open("orders.db") as orders:     # default clock: SystemClock()
+        orders.record("o-1", "order.placed", {...})
+        orders.show("o-1").to_json()
+
+The API is documented in docs/api.md, the rules in docs/rules.md.
 """
 
 from parcelfsm import errors
 from parcelfsm.advice import Advice
+from parcelfsm.allowed import Allowed
 from parcelfsm.clock import Clock, ManualClock, SystemClock
 from parcelfsm.deadlines import Deadline
 from parcelfsm.policy import Policy
 from parcelfsm.records import NewEvent, StoredEvent
+from parcelfsm.schema import schema_of, schemas
 from parcelfsm.service import Orders, open
 from parcelfsm.views import OrderView
 
@@ -19,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
+    "Allowed",
     "Clock",
     "Deadline",
     "ManualClock",
@@ -30,4 +35,6 @@ __all__ = [
     "SystemClock",
     "errors",
     "open",
+    "schema_of",
+    "schemas",
 ]

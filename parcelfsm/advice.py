@@ -1,7 +1,8 @@
 """What the buyer should do now and by when, derived from state and deadlines.
 
 Pure: takes the folded state and its open deadlines, never a store. Each line cites
-the rule it comes from (a policy key, or the documented rule), in the seeds' own advice:
+the rule it comes from (a policy key, or a rule of docs/rules.md), in the articles' own
+advice:
 wait; contact the seller; check whether the track number changed; extend protection;
 open a dispute with reason X before D; provide the customs document by D; reopen
 until D; complaint only.
@@ -17,6 +18,7 @@ import attrs
 from parcelfsm.clock import format_time
 from parcelfsm.deadlines import Deadline
 from parcelfsm.fold import can_open_dispute
+from parcelfsm.money_format import format_money
 from parcelfsm.state import OrderState
 
 
@@ -71,7 +73,7 @@ def advise(
     elif s.order == "cancelled":
         add(
             "The order was cancelled; the full amount goes back to where you paid from.",
-            rule="DOMAIN §2 processing time",
+            rule="rules: a cancelled order is refunded in full",
         )
     if dispute is not None and s.dispute_state == "awaiting_seller":
         add(
@@ -102,7 +104,7 @@ def advise(
             )
         elif "refund_overdue" in by:
             add(
-                f"The refund of {dispute.outcome.refund} {s.escrow.currency} is on its way "
+                f"The refund of {format_money(dispute.outcome.refund, s.escrow.currency)} is on its way "
                 "(3-15 days); if it has not arrived by then, contact payment support.",
                 "refund_overdue",
             )
@@ -122,7 +124,7 @@ def advise(
     ):
         why = {
             "closed": s.policy.rule("dispute.reopen_days"),
-            "resolved": "DOMAIN §4: one dispute per order",
+            "resolved": "rules: one dispute per order",
         }.get(s.dispute_state, s.policy.rule("dispute.window_days"))
         add("No dispute can be opened any more: only a complaint to the platform is left.", rule=why)
     return out

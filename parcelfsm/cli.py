@@ -1,57 +1,112 @@
-"""The `parcelfsm` command line (CONTRACT.md §3): parse → one service call → render.
+"""The `parcelfsm` command line (docs/cli.md): parse → one service call → render.
 
 Every command opens the database named by `--db` / `$PARCELFSM_DB`, uses the clock
 fixed by `--now` / `$PARCELFSM_NOW` (else the system clock), prints human tables or,
-with `--json`, JSON on stdout, and closes the database before it exits. Library errors
-map to exit codes by their class (`exit_code`): 3 for rejected input, 4 for a
-concurrency conflict, 5 for a failed verification; click's usage errors exit 2.
+with `--json` (before or after the subcommand), JSON on stdout, and closes the
+database before it exits. Read commands refuse a database file that does not exist;
+only `init` and writing commands create one. Library errors map to exit codes by
+their class (`exit_code`): 3 for rejected input, 4 for a concurrency conflict or a
+database that stayed busy, 5 for a failed verification or a corrupt log; click's usage
+errors (unknown command or option, a malformed number, an unknown choice) exit 2.
+`handled` is the one error boundary: any other failure is translated into one of
+those types, so no traceback reaches the user.
+
+Clock guard: a write at a `--now` / `--at` / `--to` more than a day ahead of the system
+clock is refused (a typo in the year would fire every deadline irreversibly) unless
+`--allow-future` or `$PARCELFSM_ALLOW_FUTURE=1` is given.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import click
 
-from parcelfsm import render
+from parcelfsm import __version__, render, timers
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
-from parcelfsm.errors import ParcelFsmError, ValidationError
+from parcelfsm.errors import CorruptLog, NotFound, ValidationError, quote
+from parcelfsm.events import COMMAND_TYPES
 from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
 from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
+from parcelfsm.store.files import translate
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: how far ahead of the system clock a write may be dated without --allow-future
+FUTURE_SLACK: Final = dt.timedelta(days=1)
 
 
 class Env:
     """Global options, and the order book opened on first use."""
 
     def __init__(
-        self, db: str, now: str | None, as_json: bool, policy: str | None = None, read_only: bool = False
+        self,
+        db: str,
+        now: str | None,
+        as_json: bool,
+        policy: str | None = None,
+        allow_future: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.db = db
         self.read_only = read_only
         self.now_text = now
         self.as_json = as_json
         self.policy_file = policy
+        self.allow_future = allow_future
         self._orders: Orders | None = None
+
+    def guard_future(self, when: dt.datetime | None, option: str) -> None:
+        """Refuse a write dated more than a day ahead of the system clock (the clock guard)."""
+        if when is None or self.allow_future:
+            return
+        wall = SystemClock().now()
+        if when > wall + FUTURE_SLACK:
+            raise ValidationError(
+                f"{option}: {format_time(when)} is more than a day ahead of the system clock "
+                f"({format_time(wall)}); a write there fires every deadline up to it for good. "
+                "Give --allow-future (or PARCELFSM_ALLOW_FUTURE=1) if you mean it"
+            )
+
+    def guard_write(self) -> None:
+        """The clock guard for a write at `--now` (the system clock needs no guard)."""
+        if self.now_text:
+            self.guard_future(self.clock().now(), "--now")
 
     def clock(self) -> Clock:
         if self.now_text:
             return FixedClock(parse_time(self.now_text, "--now", bounded=False))
         return SystemClock()
 
-    def orders(self) -> Orders:
+    def orders(self, *, must_exist: bool = False) -> Orders:
+        """The order book; `must_exist` (read commands) refuses a missing database file."""
         if self._orders is None:
+            if must_exist:
+                missing = _missing_db(self.db)
+                if missing is not None:
+                    raise NotFound(
+                        f"database {missing!r} does not exist (create it with `parcelfsm init` "
+                        "or by recording an order)"
+                    )
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
-            self._orders = open_orders(self.db, clock=self.clock(), policy=policy, read_only=self.read_only)
+            secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
+            self._orders = open_orders(
+                self.db,
+                clock=self.clock(),
+                policy=policy,
+                read_only=self.read_only,
+                create=not must_exist,
+                secret=secret,
+            )
         return self._orders
 
     def close(self) -> None:
@@ -66,26 +121,61 @@ class Env:
             click.echo(human)
 
 
+def _missing_db(db: str) -> str | None:
+    """The file a plain path or `sqlite:///PATH` names when it does not exist, else None."""
+    path = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
+    if path == ":memory:" or path.startswith("memory:") or "://" in path or not path:
+        return None
+    return None if Path(path).exists() else path
+
+
+def output_options(fn: F) -> F:
+    """`--json` after the subcommand too (`show A-100 --json`), as before it."""
+    option = click.option("--json", "json_after", is_flag=True, help="Machine-readable JSON on stdout.")
+    return option(fn)
+
+
 def handled(fn: F) -> F:
-    """Run a command body, turning library errors into CONTRACT §3 output and exit codes."""
+    """Run a command body, turning every failure into the documented output and exit codes.
+
+    The one error boundary: library errors keep their type; a driver error or a stored
+    value the library cannot process becomes `CorruptLog` (exit 5), a database that
+    stayed busy `ConcurrencyConflict` (exit 4). The message is one line.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         env = click.get_current_context().find_object(Env)
         assert env is not None
+        if kwargs.pop("json_after", False):
+            env.as_json = True
         try:
             return fn(env, *args, **kwargs)
-        except ParcelFsmError as exc:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # the boundary: nothing untyped gets past here
+            error = translate(exc, env.db)
+            message = " ".join(error.message.splitlines())
+            if isinstance(error, CorruptLog) and env.db not in message and "position" not in message:
+                message = f"database {quote(env.db)}: {message}"
             if env.as_json:
-                click.echo(json.dumps(exc.to_json(), ensure_ascii=False))
+                body = {"error": {"type": error.type, "message": message}}
+                click.echo(json.dumps(body, ensure_ascii=False))
             else:
-                click.echo(f"{exc.type}: {exc.message}", err=True)
-            env.close()
-            sys.exit(exc.exit_code)
+                click.echo(f"{error.type}: {message}", err=True)
+            _close_quietly(env)
+            sys.exit(error.exit_code)
         finally:
-            env.close()
+            _close_quietly(env)
 
     return cast(F, wrapper)
+
+
+def _close_quietly(env: Env) -> None:
+    try:
+        env.close()
+    except Exception:  # closing a broken database must not raise past the boundary
+        env._orders = None
 
 
 def _time(value: str | None, field: str) -> Any:
@@ -93,25 +183,12 @@ def _time(value: str | None, field: str) -> Any:
     return parse_time(value, field, bounded=False) if value else None
 
 
-def _int(text: str | None, field: str, *, minimum: int, maximum: int = 2**62) -> int | None:
-    """A whole-number option; a malformed value is a `ValidationError` (exit 3), not usage."""
-    if text is None:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValidationError(f"{field}: {text!r} is not a whole number") from None
-    if not minimum <= value <= maximum:
-        raise ValidationError(f"{field}: must be from {minimum} to {maximum}")
-    return value
-
-
 def _read(file: str) -> str:
     """A file's text (`-` = stdin); unreadable or non-UTF-8 input is a `ValidationError`."""
     try:
         return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeError) as exc:
-        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+        raise ValidationError(f"FILE: cannot read {quote(file)}: {quote(str(exc))}") from None
 
 
 def _json_arg(text: str | None, field: str) -> Any:
@@ -125,7 +202,49 @@ def _json_arg(text: str | None, field: str) -> Any:
         raise ValidationError(f"{field}: not usable JSON ({type(exc).__name__})") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BadOptionValue(click.ClickException):
+    """A typed option's value click refused: a `ValidationError` (exit 3), as the error
+    table says, since usage (exit 2) is only an unknown command or option."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, as_json: bool) -> None:
+        super().__init__(message)
+        self.as_json = as_json
+
+    def show(self, file: Any = None) -> None:
+        error = ValidationError(self.message)
+        if self.as_json:
+            click.echo(json.dumps(error.to_json(), ensure_ascii=False))
+        else:
+            click.echo(f"{error.type}: {error.message}", err=True)
+
+
+class TypedCommand(click.Command):
+    """A command whose malformed option values are input errors (exit 3), not usage."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        given = list(args)  # click consumes `args` while it parses
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.MissingParameter:
+            raise
+        except click.BadParameter as exc:
+            env = parent.find_object(Env) if parent is not None else None
+            as_json = "--json" in given or bool(env and env.as_json)
+            raise BadOptionValue(exc.format_message(), as_json) from None
+
+
+class Commands(click.Group):
+    """The `parcelfsm` group: every subcommand is a `TypedCommand`."""
+
+    command_class = TypedCommand
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="parcelfsm", message="%(prog)s %(version)s")
 @click.option(
     "--db",
     envvar="PARCELFSM_DB",
@@ -149,20 +268,34 @@ def _json_arg(text: str | None, field: str) -> Any:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 @click.option(
+    "--allow-future",
+    is_flag=True,
+    envvar="PARCELFSM_ALLOW_FUTURE",
+    help="Allow writes dated more than a day ahead of the system clock.",
+)
+@click.option(
     "--policy",
     envvar="PARCELFSM_POLICY",
     default=None,
-    help="JSON policy file for orders placed by this call (default: the built-in policy).",
+    help="JSON policy file: the rules orders placed by this call start under "
+    "(default: the built-in policy). For a what-if over existing orders see `replay --what-if`.",
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str, read_only: bool, now: str | None, as_json: bool, policy: str | None
+    ctx: click.Context,
+    db: str,
+    read_only: bool,
+    now: str | None,
+    as_json: bool,
+    allow_future: bool,
+    policy: str | None,
 ) -> None:
     """Marketplace orders, parcels and disputes as replayable state machines."""
-    ctx.obj = Env(db, now, as_json, policy, read_only)
+    ctx.obj = Env(db, now, as_json, policy, allow_future, read_only)
 
 
 @cli.command()
+@output_options
 @handled
 def init(env: Env) -> None:
     """Create the database (idempotent)."""
@@ -170,13 +303,23 @@ def init(env: Env) -> None:
     env.emit({"db": env.db, "created": True}, f"database ready: {env.db}")
 
 
-@cli.command()
+_TYPES_EPILOG = "\b\nTYPE is one of (fields of each: `parcelfsm types TYPE`):\n" + "\n".join(
+    "  " + "  ".join(COMMAND_TYPES[i : i + 3]) for i in range(0, len(COMMAND_TYPES), 3)
+)
+
+
+@cli.command(epilog=_TYPES_EPILOG)
 @click.argument("order")
 @click.argument("type_name", metavar="TYPE")
 @click.option("--data", help="Command data as a JSON object.")
 @click.option("--key", help="Idempotency key: a retry with the same key appends nothing.")
-@click.option("--at", help="When it happened (occurred_at); default now.")
-@click.option("--expect-version", help="Fail (exit 4) unless the order is at this version.")
+@click.option("--at", metavar="TIME", help="When it happened (occurred_at); default now.")
+@click.option(
+    "--expect-version",
+    type=click.IntRange(min=0, max=2**62),
+    help="Fail (exit 4) unless the order is at this version.",
+)
+@output_options
 @handled
 def record(
     env: Env,
@@ -185,13 +328,14 @@ def record(
     data: str | None,
     key: str | None,
     at: str | None,
-    expect_version: str | None,
+    expect_version: int | None,
 ) -> None:
     """Validate a command and append it (after firing the order's overdue deadlines)."""
     payload = _json_arg(data, "--data")
     when = _time(at, "--at")
-    expected = _int(expect_version, "--expect-version", minimum=0)
-    events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expected)
+    env.guard_write()
+    env.guard_future(when, "--at")
+    events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expect_version)
     warnings = [
         f"carrier text {e.data.get('text')!r} is not known: recorded as status unknown (no state change)"
         for e in events
@@ -208,33 +352,47 @@ def record(
 
 @cli.command()
 @click.argument("order")
-@click.option("--at", help="Show the order as it stood at this instant.")
+@click.option("--at", metavar="TIME", help="Show the order as it stood at this instant.")
 @click.option("--as-recorded", is_flag=True, help="Only what had been written by --at (audit view).")
+@output_options
 @handled
 def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
-    """State, money, open deadlines, alerts and advice — now or at any instant."""
-    view = env.orders().show(order, at=_time(at, "--at"), as_recorded=as_recorded)
+    """State, money, open deadlines, alerts, advice and allowed commands — now or at any instant."""
+    view = env.orders(must_exist=True).show(order, at=_time(at, "--at"), as_recorded=as_recorded)
     env.emit(view.to_json(), render.view(view))
 
 
 @cli.command()
 @click.argument("order")
+@output_options
 @handled
 def history(env: Env, order: str) -> None:
     """The order's events in version order."""
-    events = env.orders().history(order)
+    events = env.orders(must_exist=True).history(order)
     env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
 
 
 @cli.command()
-@click.option("--before", help="Only deadlines due at or before this time.")
-@click.option("--limit", default="100", show_default=True, help="At most this many deadlines.")
+@click.option("--before", metavar="TIME", help="Only deadlines due at or before this time.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1_000_000),
+    default=100,
+    show_default=True,
+    help="At most this many deadlines.",
+)
+@output_options
 @handled
-def due(env: Env, before: str | None, limit: str) -> None:
-    """Open deadlines across all orders, soonest first."""
-    count = _int(limit, "--limit", minimum=1, maximum=1_000_000)
-    items = env.orders().due(before=_time(before, "--before"), limit=count or 100)
-    env.emit({"deadlines": [d.to_json() for d in items]}, render.deadlines(items, with_order=True))
+def due(env: Env, before: str | None, limit: int) -> None:
+    """Open deadlines across all orders, soonest first (says how many there are in all)."""
+    orders = env.orders(must_exist=True)
+    until = _time(before, "--before")
+    items = orders.due(before=until, limit=limit)
+    total = orders.count_due(before=until) if len(items) >= limit else len(items)
+    env.emit(
+        {"deadlines": [d.to_json() for d in items], "total": total},
+        render.deadlines(items, with_order=True) + render.shown(len(items), total),
+    )
 
 
 @cli.command(name="list")
@@ -242,10 +400,12 @@ def due(env: Env, before: str | None, limit: str) -> None:
 @click.option("--alert", help="Orders with this alert active (e.g. customs_stalled).")
 @click.option("--due-before", help="Orders with a deadline due at or before this time.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=None, help="At most this many orders.")
+@output_options
 @handled
 def list_(env: Env, state: str | None, alert: str | None, due_before: str | None, limit: int | None) -> None:
     """Orders by id, from the projections, filtered by state, alert or due time."""
-    rows = env.orders().list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
+    orders = env.orders(must_exist=True)
+    rows = orders.list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
     env.emit({"orders": [r.to_json() for r in rows]}, render.order_rows(rows))
 
 
@@ -277,44 +437,97 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     show_default=True,
     help="Orders fired per transaction (a crash between batches loses nothing).",
 )
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Keep firing deadlines as they fall due, one line per batch; any number of "
+    "processes may run this on one database. SIGTERM: finish the batch, exit 0.",
+)
+@output_options
 @handled
-def tick(env: Env, batch: int) -> None:
+def tick(env: Env, batch: int, loop: bool) -> None:
     """Fire every deadline due at or before now, in due order; print what fired."""
+    env.guard_write()
     orders = env.orders()
+    if loop:
+        stop = timers.stop_on_signals()
+        timers.run_timers(
+            orders,
+            batch=batch,
+            stop=stop,
+            on_batch=lambda ev: _fired(env, ev, format_time(orders.now()), False),
+        )
+        return
     now = orders.now()
     _fired(env, orders.advance(now, batch=batch), format_time(now), False)
 
 
 @cli.command()
-@click.option("--to", "to", required=True, help="Target instant (may be later than the wall clock).")
+@click.option(
+    "--to", "to", metavar="TIME", required=True, help="Target instant (may be later than the wall clock)."
+)
 @click.option("--dry-run", is_flag=True, help="Show what would fire; append nothing.")
+@output_options
 @handled
 def advance(env: Env, to: str, dry_run: bool) -> None:
     """Fire every deadline due up to --to, across all orders."""
     target = parse_time(to, "--to", bounded=False)
-    _fired(env, env.orders().advance(target, dry_run=dry_run), format_time(target), dry_run)
+    if not dry_run:
+        env.guard_future(target, "--to")
+    _fired(env, env.orders(must_exist=dry_run).advance(target, dry_run=dry_run), format_time(target), dry_run)
 
 
 @cli.command()
 @click.option("--verify", is_flag=True, help="Check the hash chain, versions and projections (exit 5).")
 @click.option(
-    "--policy",
-    "policy_file",
+    "--what-if",
+    "what_if",
+    metavar="POLICY_FILE",
     type=click.Path(dir_okay=False),
-    help="What-if: replay under this policy without writing and report differences.",
+    help="Replay every order's commands under this policy without writing; report what would differ.",
 )
+@click.option(
+    "--policy",
+    "old_policy",
+    type=click.Path(dir_okay=False),
+    hidden=True,
+    help="Deprecated spelling of --what-if.",
+)
+@click.option(
+    "--expect-head",
+    help="With --verify: prove nothing up to this `parcelfsm head` digest changed (exit 5 if it did).",
+)
+@output_options
 @handled
-def replay(env: Env, verify: bool, policy_file: str | None) -> None:
+def replay(
+    env: Env, verify: bool, what_if: str | None, old_policy: str | None, expect_head: str | None
+) -> None:
     """Rebuild every projection from the log (or verify it, or what-if a policy)."""
-    policy = Policy.from_file(policy_file) if policy_file else None
-    report = env.orders().replay(verify=verify, policy=policy, progress=_progress)
+    if old_policy is not None:
+        click.echo("warning: `replay --policy FILE` is now `replay --what-if FILE`", err=True)
+    source = what_if or old_policy
+    policy = Policy.from_file(source) if source else None
+    if expect_head is not None and not verify:
+        raise ValidationError("--expect-head: give it with --verify")
+    report = env.orders(must_exist=True).replay(
+        verify=verify, policy=policy, progress=_progress, expect_head=expect_head
+    )
     env.emit(report.to_json(), report.to_text())
     if report.problems:
         sys.exit(5)
 
 
+@cli.command()
+@handled
+def head(env: Env) -> None:
+    """Digest of the whole log in position order (POSITION:HEX); keep it elsewhere and
+    check it later with `replay --verify --expect-head`."""
+    log_head = env.orders().head()
+    env.emit(log_head.to_json(), log_head.token)
+
+
 def _progress(total: int, label: str) -> Any:
-    """A progress bar on stderr, only when stderr is a terminal (CONTRACT §3)."""
+    """A progress bar on stderr, only when stderr is a terminal (docs/cli.md)."""
     if sys.stderr.isatty():
         return click.progressbar(length=total, label=label, file=sys.stderr)
     return NoProgress()
@@ -322,19 +535,62 @@ def _progress(total: int, label: str) -> Any:
 
 @cli.command()
 @click.argument("machine", required=False, type=click.Choice(["order", "parcel", "dispute"]))
-def diagram(machine: str | None) -> None:
+@click.option("--order", "order_id", help="Highlight this order's current state in each diagram.")
+@output_options
+@handled
+def diagram(env: Env, machine: str | None, order_id: str | None) -> None:
     """Mermaid stateDiagram-v2 of a machine, generated from its definition."""
     from parcelfsm.diagram import diagram as make
 
-    for name in [machine] if machine else ["order", "parcel", "dispute"]:
-        click.echo(make(name), nl=False)
+    current: dict[str, str] = {}
+    if order_id is not None:
+        state = env.orders(must_exist=True).state(order_id)
+        current = {"order": state.order, "parcel": state.parcel, "dispute": state.dispute_state}
+    names = [machine] if machine else ["order", "parcel", "dispute"]
+    if env.as_json:
+        env.emit({"diagrams": {name: make(name, current.get(name)) for name in names}}, "")
+        return
+    for name in names:
+        click.echo(make(name, current.get(name)), nl=False)
+
+
+@cli.command()
+@click.argument("order")
+@click.option("--at", metavar="TIME", help="Show the order as it stood at this instant (default now).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+@click.option("--svg", "as_svg", is_flag=True, help="Only the SVG, not the HTML page.")
+@output_options
+@handled
+def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: bool) -> None:
+    """One order's story as a self-contained HTML page: states, events, deadlines, money, now."""
+    from parcelfsm.timeline import order_timeline
+    from parcelfsm.timeline_html import page
+    from parcelfsm.timeline_svg import svg
+
+    if as_svg and env.as_json:
+        raise click.UsageError("--svg and --json: choose one")
+    model = order_timeline(env.orders(must_exist=True), order, _time(at, "--at"))
+    if env.as_json:
+        text = json.dumps(model.to_json(), ensure_ascii=False) + "\n"
+    else:
+        text = svg(model) if as_svg else page(model)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"--output: cannot write {output!r}: {exc.strerror or exc}") from None
+    click.echo(f"timeline of {order} written to {output}", err=True)
 
 
 @cli.command(name="import")
-@click.argument("file")
+@click.argument("file", type=click.Path(allow_dash=True))
+@output_options
 @handled
 def import_(env: Env, file: str) -> None:
     """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
+    env.guard_write()
     total = _count_lines(file) if file != "-" else 0
     report = env.orders().import_lines(_stream(file), progress=_progress, total=total)
     env.emit(report.to_json(), report.to_text())
@@ -366,7 +622,7 @@ def _stream(file: str) -> Iterator[str]:
 @handled
 def export(env: Env, order: str | None) -> None:
     """Dump stored events as JSON lines (one per line) to stdout."""
-    orders = env.orders()
+    orders = env.orders(must_exist=True)
     total = len(orders.history(order)) if order else orders.store.count_events()
     with _progress(total, "export") as bar:
         for event in orders.export_events(order):
@@ -376,10 +632,11 @@ def export(env: Env, order: str | None) -> None:
 
 @cli.command()
 @click.argument("order")
+@output_options
 @handled
 def advise(env: Env, order: str) -> None:
     """What the buyer should do now and by when."""
-    items = env.orders().advise(order)
+    items = env.orders(must_exist=True).advise(order)
     human = "\n".join(
         f"- {a.text}" + (f" [by {format_time(a.by)}]" if a.by else "") + f"  ({a.rule})" for a in items
     )
@@ -388,6 +645,7 @@ def advise(env: Env, order: str) -> None:
 
 @cli.command()
 @click.argument("text")
+@output_options
 @handled
 def normalize(env: Env, text: str) -> None:
     """Raw carrier status text → normalized status."""
@@ -401,6 +659,7 @@ def normalize(env: Env, text: str) -> None:
 
 @cli.command(name="track-check")
 @click.argument("number")
+@output_options
 @handled
 def track_check(env: Env, number: str) -> None:
     """UPU S10 tracking number check (exit 3 when an S10 number is wrong)."""
@@ -414,11 +673,20 @@ def track_check(env: Env, number: str) -> None:
 
 @cli.command(name="track-ingest")
 @click.argument("order")
-@click.argument("file")
-@click.option("--format", "fmt", default="auto", help="auto, cainiao, aftership or 17track.")
+@click.argument("file", type=click.Path(allow_dash=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "cainiao", "aftership", "17track"]),
+    default="auto",
+    show_default=True,
+    help="The payload's format (auto: detect it).",
+)
+@output_options
 @handled
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""
+    env.guard_write()
     payload = _json_arg(_read(file), "FILE")
     report = env.orders().ingest_tracking(order, payload, format=fmt)
     env.emit(report.to_json(), report.to_text())
@@ -426,11 +694,32 @@ def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
 
 @cli.command()
 @click.option("--keep", type=click.Path(dir_okay=False), help="Keep the demo database at this path.")
-def demo(keep: str | None) -> None:
+@output_options
+@handled
+def demo(env: Env, keep: str | None) -> None:
     """A guided run over a few orders in a temporary database with frozen time."""
     from parcelfsm.demo import run
 
-    run(click.echo, keep=keep)
+    if env.as_json:  # the story stays on stderr; stdout is each order's final `show --json`
+        env.emit({"orders": run(lambda line: click.echo(line, err=True), keep=keep)}, "")
+    else:
+        run(click.echo, keep=keep)
+
+
+@cli.command(name="types")
+@click.argument("type_name", metavar="[TYPE]", required=False)
+@output_options
+@handled
+def types_(env: Env, type_name: str | None) -> None:
+    """The event types, or one type's fields (type, required, allowed values, default)."""
+    from parcelfsm.schema import describe, summaries
+
+    if type_name is None:
+        items = summaries()
+        env.emit({"types": items}, render.type_list(items))
+    else:
+        info = describe(type_name)
+        env.emit(info, render.type_fields(info))
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Final, Protocol, runtime_checkable
 
-from parcelfsm.errors import ValidationError
+from parcelfsm.errors import ValidationError, quote
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
@@ -82,7 +82,7 @@ def parse_time(text: str, field: str = "time", *, bounded: bool = True) -> dt.da
             value = dt.datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"{field}: {text!r} is not an ISO 8601 time (e.g. 2026-03-01T10:00:00Z)"
+            f"{field}: {quote(text)} is not an ISO 8601 time (e.g. 2026-03-01T10:00:00Z)"
         ) from None
     return to_utc(value, field, bounded=bounded)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from parcelfsm.clock import ManualClock, format_time
+from parcelfsm.money_format import format_money
 from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
 from parcelfsm.testing import DEFAULTS
@@ -105,16 +106,20 @@ STORIES: tuple[tuple[str, str, list[tuple[str, Any]]], ...] = (
 def _line(orders: Orders, order_id: str) -> str:
     view = orders.show(order_id)
     s, m = view.states, view.money
+
+    def money(minor: int) -> str:
+        return format_money(minor, m.currency)
+
     advice = view.advice[0].text if view.advice else ""
     return (
         f"      states: order={s['order']} parcel={s['parcel']} dispute={s['dispute'] or '-'}\n"
-        f"      money:  paid {m.paid}  held {m.held}  released {m.released_to_seller}  "
-        f"refunded {m.refunded_to_buyer}\n" + (f"      advice: {advice}\n" if advice else "")
+        f"      money:  paid {money(m.paid)}  held {money(m.held)}  released {money(m.released_to_seller)}  "
+        f"refunded {money(m.refunded_to_buyer)}\n" + (f"      advice: {advice}\n" if advice else "")
     )
 
 
-def run(echo: Echo, keep: str | None = None) -> None:
-    """Play every story and print its timeline."""
+def run(echo: Echo, keep: str | None = None) -> list[dict[str, Any]]:
+    """Play every story, print its timeline, and return each order's final `show` JSON."""
     with tempfile.TemporaryDirectory(prefix="parcelfsm-demo-") as tmp:
         path = keep or str(Path(tmp) / "demo.db")
         clock = ManualClock("2026-03-01T10:00:00Z")
@@ -136,7 +141,9 @@ def run(echo: Echo, keep: str | None = None) -> None:
                         orders.record(order_id, type_name, {**DEFAULTS.get(type_name, {}), **data})
                         echo(f"  {format_time(clock.now())}  {type_name}")
                     echo(_line(orders, order_id).rstrip("\n"))
+            final = [orders.show(order_id).to_json() for order_id, _, _ in STORIES]
         echo(
             "\nEvery line above is an event in the log; `show --at` rebuilds any instant."
             + (f"\nDatabase kept at {keep}." if keep else "")
         )
+    return final

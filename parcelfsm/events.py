@@ -1,8 +1,8 @@
-"""Event types: frozen attrs classes, one per CONTRACT.md §1 type, with a registry.
+"""Event types: frozen attrs classes, one per wire type (docs/api.md), with a registry.
 
 Each class names its wire `type` and `schema_version`; field types and the metadata
 in `spec()` are the single source for validating command data (`from_data`) and for
-the JSON Schemas in `schemas/` (`parcelfsm.schema`). Stored data is canonical JSON of
+the JSON Schemas in `parcelfsm/schemas/` (`parcelfsm.schema`). Stored data is canonical JSON of
 `to_data()`; old stored versions are brought forward by `upcast`.
 """
 
@@ -15,8 +15,18 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
-from parcelfsm.errors import ValidationError
-from parcelfsm.fields import ID_TEXT, MAX_DAYS, MAX_MINOR, check_value, spec
+from parcelfsm.canonical import canonical_json
+from parcelfsm.errors import ValidationError, quote
+from parcelfsm.fields import (
+    ID_TEXT,
+    MAX_DAYS,
+    MAX_EVENT_BYTES,
+    MAX_EVIDENCE,
+    MAX_MINOR,
+    MAX_REFERENCE,
+    check_value,
+    spec,
+)
 from parcelfsm.vocabulary import (
     CUSTOMS_REASONS,
     AlertKind,
@@ -64,7 +74,7 @@ def event_class(type_name: str) -> type[Event]:
     try:
         return EVENT_TYPES[type_name]
     except (KeyError, TypeError):
-        raise ValidationError(f"type: unknown event type {type_name!r}") from None
+        raise ValidationError(f"type: unknown event type {quote(type_name)}") from None
 
 
 # --- commands (reported from outside) -------------------------------------------------
@@ -78,9 +88,9 @@ class OrderPlaced(Event):
     type = "order.placed"
     derived = frozenset({"policy"})
     amount: int = spec(minimum=1, maximum=MAX_MINOR)
-    currency: str = spec(pattern=r"^[A-Z]{3}$")
+    currency: str = spec(pattern=r"^[A-Z]{3}$", code="currency")
     shipping_cost: int = spec(minimum=0, maximum=MAX_MINOR)
-    destination_country: str = spec(pattern=r"^[A-Z]{2}$")
+    destination_country: str = spec(pattern=r"^[A-Z]{2}$", code="country")
     coupon_discount: int = spec(0, minimum=0, maximum=MAX_MINOR)
     processing_days: int | None = spec(None, minimum=1, maximum=MAX_DAYS)
     #: the seller's delivery term (1 .. the country's protection days)
@@ -111,7 +121,7 @@ class OrderShipped(Event):
     """The seller shipped; buyer protection starts."""
 
     type = "order.shipped"
-    tracking_number: str | None = spec(None, max_length=64)
+    tracking_number: str | None = spec(None, max_length=64, text=True)
     carrier: str | None = spec(None, pattern=ID_TEXT)
 
 
@@ -122,8 +132,8 @@ class ParcelScanned(Event):
 
     type = "parcel.scanned"
     status: ScanStatus | None = spec(None)
-    text: str | None = spec(None, max_length=1000)
-    location: str | None = spec(None, max_length=256)
+    text: str | None = spec(None, max_length=1000, text=True)
+    location: str | None = spec(None, max_length=256, text=True)
 
     def check(self) -> None:
         if self.status is None and self.text is None:
@@ -136,7 +146,7 @@ class ParcelTrackReplaced(Event):
     """The carrier issued a new tracking number; the old one stays in history."""
 
     type = "parcel.track_replaced"
-    tracking_number: str = spec(max_length=64)
+    tracking_number: str = spec(max_length=64, text=True)
     carrier: str | None = spec(None, pattern=ID_TEXT)
 
 
@@ -161,7 +171,7 @@ class ProtectionExtended(Event):
 @register
 @attrs.frozen
 class DisputeOpened(Event):
-    """The buyer opened a dispute (the form of DOMAIN.md §4)."""
+    """The buyer opened a dispute (the site's dispute form)."""
 
     type = "dispute.opened"
     solution: Solution = spec()
@@ -170,7 +180,7 @@ class DisputeOpened(Event):
     amount: int = spec(minimum=1, maximum=MAX_MINOR)
     description: str = spec(ascii_text=True, max_length=5000)
     cause: CustomsCause | None = spec(None)
-    evidence: list[str] = spec([])
+    evidence: list[str] = spec([], max_items=MAX_EVIDENCE, max_length=MAX_REFERENCE, text=True)
 
     def check(self) -> None:
         if self.reason == "customs_problem" and self.cause is None:
@@ -198,7 +208,7 @@ class DisputeOfferMade(Event):
     by: Party = spec()
     amount: int = spec(minimum=0, maximum=MAX_MINOR)
     solution: Solution | None = spec(None)
-    evidence: list[str] = spec([])
+    evidence: list[str] = spec([], max_items=MAX_EVIDENCE, max_length=MAX_REFERENCE, text=True)
 
 
 @register
@@ -244,7 +254,7 @@ class DisputeReturnShipped(Event):
     """The buyer's return parcel (information only)."""
 
     type = "dispute.return_shipped"
-    tracking_number: str = spec(max_length=64)
+    tracking_number: str = spec(max_length=64, text=True)
 
 
 @register
@@ -277,7 +287,7 @@ class ComplaintFiled(Event):
     """A complaint to the platform, when no dispute can be opened any more."""
 
     type = "complaint.filed"
-    text: str = spec(max_length=5000)
+    text: str = spec(max_length=5000, text=True)
 
 
 # --- timed events (appended by the library when a deadline passes) --------------------
@@ -288,8 +298,8 @@ class TimedEvent(Event):
     """Base of timed events: which deadline fired and the rule that set it."""
 
     timed = True
-    deadline: str = spec()
-    rule: str = spec()
+    deadline: str = spec(pattern=ID_TEXT)
+    rule: str = spec(pattern=ID_TEXT)
 
 
 def _timed(type_name: str, doc: str) -> type[TimedEvent]:
@@ -332,6 +342,10 @@ TIMED_TYPES: Final = tuple(t for t, c in EVENT_TYPES.items() if c.timed)
 def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: bool = False) -> Event:
     """Validate a command's `data` and build its event.
 
+    Every unknown, missing or ill-typed field is reported at once: the error's message
+    joins them with "; " and its `problems` lists each one. Cross-field rules
+    (`Event.check`) run once every field is sound.
+
     Raises:
         ValidationError: unknown type, a timed type (when not `allow_derived`), an
             unknown, missing or ill-typed field, or a broken cross-field rule.
@@ -343,21 +357,33 @@ def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: 
         data = {}
     if not isinstance(data, Mapping):
         raise ValidationError(f"data: {type_name} expects a JSON object")
+    size = len(canonical_json(dict(data), check=False).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        raise ValidationError(f"data: {size} bytes as JSON; an event holds at most {MAX_EVENT_BYTES}")
     hints = _hints(cls)
     names = [f.name for f in attrs.fields(cls)]
     allowed = set(names) if allow_derived else set(names) - cls.derived
-    for key in data:
-        if key not in allowed:
-            raise ValidationError(f"{key}: unknown field for {type_name}")
+    problems = [
+        f"{key if isinstance(key, str) and len(key) <= 100 and key.isprintable() else quote(key)}: "
+        f"unknown field for {type_name}"
+        for key in data
+        if key not in allowed
+    ]
     kwargs: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name not in data:
             if field.default is attrs.NOTHING:
-                raise ValidationError(f"{field.name}: required for {type_name}")
+                problems.append(f"{field.name}: required for {type_name}")
             continue
         value = data[field.name]
-        check_value(value, hints[field.name], field.metadata, field.name)
+        try:
+            check_value(value, hints[field.name], field.metadata, field.name)
+        except ValidationError as exc:
+            problems.append(exc.message)
+            continue
         kwargs[field.name] = list(value) if isinstance(value, list) else value
+    if problems:
+        raise ValidationError("; ".join(problems), problems=problems)
     event = cls(**kwargs)
     event.check()
     return event

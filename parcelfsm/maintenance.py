@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, Any, Final
 
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import fire_due
-from parcelfsm.errors import ParcelFsmError
+from parcelfsm.errors import CorruptLog, ParcelFsmError, ValidationError
 from parcelfsm.fold import fold, fold_at
 from parcelfsm.policy import Policy
+from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
+from parcelfsm.store.audit import parse_head
 
 if TYPE_CHECKING:  # imported where used: `show` and `record` need none of them (CLI start-up time)
     from parcelfsm.ingest import IngestReport
@@ -23,6 +26,28 @@ if TYPE_CHECKING:  # imported where used: `show` and `record` need none of them 
 Progress = Callable[[int, str], Any]
 #: orders whose projections a rebuild writes per batch
 REBUILD_BATCH: Final = 500
+
+
+def _json_line(event: Any, lineno: int) -> str:
+    """One event dict as a JSON line; a value JSON cannot hold is a `ValidationError`."""
+    try:
+        return json.dumps(event)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"line {lineno}: not storable as JSON ({type(exc).__name__})") from None
+
+
+def _until_corrupt(
+    streams: Iterator[tuple[str, list[StoredEvent]]], problems: list[str]
+) -> Iterator[tuple[str, list[StoredEvent]]]:
+    """Streams until a stored row cannot be read; that row becomes a listed problem."""
+    try:
+        yield from streams
+    except CorruptLog as exc:
+        problems.append(exc.message)
+
+
+class _RebuildRefused(Exception):
+    """Rolls a rebuild back when a stream does not fold."""
 
 
 class NoProgress:
@@ -54,29 +79,39 @@ class Maintenance:
         raise NotImplementedError
 
     def replay(
-        self, verify: bool = False, policy: Policy | None = None, progress: Progress | None = None
+        self,
+        verify: bool = False,
+        policy: Policy | None = None,
+        progress: Progress | None = None,
+        expect_head: str | None = None,
     ) -> ReplayReport:
         """Rebuild every projection from the log; or verify it; or what-if a policy.
 
         - plain: clear and rewrite `orders` and `deadlines` from a fold of each stream.
-        - `verify`: write nothing; check every stream's versions and hash chain and
-          that the stored projections equal the rebuilt ones; `problems` lists each.
+        - `verify`: write nothing; check every stream's versions and hash chain, the
+          whole log's positions (gapless, in version order) and that the stored
+          projections equal the rebuilt ones; `problems` lists each. `expect_head`
+          (`POSITION:HEX` from `head()`, implies `verify`) also proves that nothing up to
+          that position was changed, removed or reordered since it was taken.
         - `policy`: write nothing; replay every order's commands under `policy` and
           report, per order, the states, money and deadlines that would differ now.
         """
         from parcelfsm.replay import ReplayReport
 
+        if policy is not None and not isinstance(policy, Policy):
+            raise ValidationError("policy: expected a parcelfsm.Policy (see Policy.from_dict / from_file)")
+        expected = parse_head(expect_head) if expect_head is not None else None
         total = self.log.count_streams()
         bar = progress(total, "replay") if progress else NoProgress()
         if policy is not None:
             return self._what_if(policy, total, bar)
-        if verify:
+        if verify or expected is not None:
             with bar, self.log.snapshot():
-                return self._verify(total, bar)
+                return self._verify(total, bar, expected)
         events = 0
         problems: list[str] = []
         batch: list[OrderState] = []
-        with bar, self.log.transaction():
+        with bar, contextlib.suppress(_RebuildRefused), self.log.transaction():
             self.log.clear_projections()
             for order_id, stream in self.log.iter_streams():
                 events += len(stream)
@@ -92,17 +127,18 @@ class Maintenance:
                     self.log.save_projection(batch)
                     batch = []
             self.log.save_projection(batch)
+            if problems:  # all or nothing: never leave projections half rebuilt
+                problems.append("nothing was rewritten: the projections are as they were")
+                raise _RebuildRefused
         return ReplayReport("rebuild", total, events, tuple(problems))
 
-    def _verify(self, total: int, bar: NoProgress) -> ReplayReport:
+    def _verify(self, total: int, bar: NoProgress, expected: tuple[int, str] | None = None) -> ReplayReport:
         from parcelfsm.replay import ReplayReport, compare_projection
 
-        chain: list[str] = []
-        problems: list[str] = []
+        problems = self.log.audit(expected)[0] + self.log.verify_chain()
         seen: set[str] = set()
         events = 0
-        for order_id, stream, broken in self.log.checked_streams():  # one scan of the log
-            chain += broken
+        for order_id, stream in _until_corrupt(self.log.iter_streams(), problems):
             events += len(stream)
             seen.add(order_id)
             bar.update(1)
@@ -117,7 +153,7 @@ class Maintenance:
             )
         for extra in sorted(self.log.projected_ids() - seen):
             problems.append(f"{extra}: projected but has no events in the log")
-        return ReplayReport("verify", total, events, tuple(chain + problems))
+        return ReplayReport("verify", total, events, tuple(problems))
 
     def _what_if(self, policy: Policy, total: int, bar: NoProgress) -> ReplayReport:
         from parcelfsm.replay import ReplayReport, what_if
@@ -155,7 +191,9 @@ class Maintenance:
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""
-        return self.import_lines(json.dumps(e) for e in events)
+        if not isinstance(events, Iterable) or isinstance(events, str | bytes | dict):
+            raise ValidationError("events: expected an iterable of event dicts")
+        return self.import_lines(_json_line(e, n) for n, e in enumerate(events, start=1))
 
     def ingest_tracking(self, order_id: str, payload: Any, format: str = "auto") -> IngestReport:
         """Append the scans of a carrier / aggregator payload, in one transaction.

@@ -1,7 +1,7 @@
 """Exact money: integer minor units, one currency per order, the escrow invariant.
 
 `paid == held + released_to_seller + refunded_to_buyer` must hold after every event
-(DOMAIN.md §1); `Escrow.check` raises if a bug ever breaks it.
+(docs/rules.md); `Escrow.check` raises if a bug ever breaks it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Escrow:
         """Dispute resolution: refund `refund` to the buyer, the rest to the seller.
 
         Works whether the money is still held or was already released (the refund is
-        then clawed back from the seller, CONTRACT §4).
+        then clawed back from the seller, docs/rules.md).
         """
         refunded = self.refunded_to_buyer + refund
         return attrs.evolve(self, held=0, refunded_to_buyer=refunded, released_to_seller=self.paid - refunded)
@@ -69,7 +69,7 @@ class Escrow:
 
 
 def refund_for(asked: int, *, amount: int, item_value: int, shipping: int = 0) -> int:
-    """Money refunded for a dispute amount in item-value terms (CONTRACT §4).
+    """Money refunded for a dispute amount in item-value terms (docs/rules.md).
 
     `max(0, floor((asked − shipping) × amount / item_value))`: the buyer asks the full
     item value, the coupon share is deducted here, and minus-shipping outcomes pass the

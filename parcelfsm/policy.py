@@ -17,10 +17,12 @@ from typing import Any, Final
 import attrs
 
 from parcelfsm.canonical import canonical_json, sha256_hex
-from parcelfsm.errors import ValidationError
+from parcelfsm.errors import ValidationError, quote
 
 DEFAULT_VERSION: Final = "2026.2"
 """2026.2 added `customs.duty_paid_by`; a policy recorded as 2026.1 reads it as all-buyer."""
+#: a policy version is 1 … 64 printable characters (it is copied into every new order)
+VERSION_CHARS: Final = 64
 
 # key -> (attribute, minimum). One row per documented policy key.
 _DAY_KEYS: Final[dict[str, tuple[str, int]]] = {
@@ -151,6 +153,10 @@ class Policy:
             if key == "version":
                 if not isinstance(value, str) or not value.strip():
                     raise ValidationError("policy.version: expected a non-empty string")
+                if len(value) > VERSION_CHARS or not value.isprintable():
+                    raise ValidationError(
+                        f"policy.version: {quote(value)} is not 1-{VERSION_CHARS} printable characters"
+                    )
                 changes["version"] = value
             elif key == COUNTRY_KEY:
                 changes["days_by_country"] = _country_table(value)
@@ -160,7 +166,7 @@ class Policy:
                 attr, minimum = _DAY_KEYS[key]
                 changes[attr] = _whole_days(key, value, minimum)
             else:
-                raise ValidationError(f"policy: unknown key {key!r}")
+                raise ValidationError(f"policy: unknown key {quote(key)}")
         policy = attrs.evolve(base, **changes)
         if policy.processing_days_default > policy.processing_days_max:
             raise ValidationError("policy: order.processing_days_default exceeds order.processing_days_max")
@@ -175,7 +181,9 @@ class Policy:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeError, ValueError) as exc:
-            raise ValidationError(f"policy file {str(path)!r}: {exc}") from None
+            raise ValidationError(f"policy file {quote(str(path))}: {quote(str(exc), 200)}") from None
+        except RecursionError:
+            raise ValidationError(f"policy file {quote(str(path))}: JSON nested too deep") from None
         return cls.from_dict(data)
 
 
@@ -192,9 +200,9 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _whole_days(key: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"policy {key}: expected whole days (an integer), got {value!r}")
+        raise ValidationError(f"policy {key}: expected whole days (an integer), got {quote(value)}")
     if value < minimum or value > 3650:
-        raise ValidationError(f"policy {key}: {value} is out of range ({minimum}..3650)")
+        raise ValidationError(f"policy {key}: {quote(value)} is out of range ({minimum}..3650)")
     return value
 
 
@@ -202,8 +210,8 @@ def _country_table(value: Any) -> tuple[tuple[str, int], ...]:
     if not isinstance(value, Mapping):
         raise ValidationError(f"policy {COUNTRY_KEY}: expected an object of country: days")
     for code, days in value.items():
-        if not isinstance(code, str) or not _COUNTRY.match(code):
-            raise ValidationError(f"policy {COUNTRY_KEY}: {code!r} is not an ISO alpha-2 code")
+        if not isinstance(code, str) or not _COUNTRY.fullmatch(code):
+            raise ValidationError(f"policy {COUNTRY_KEY}: {quote(code)} is not an ISO alpha-2 code")
         _whole_days(f"{COUNTRY_KEY}.{code}", days, 1)
     return _countries(value)
 
@@ -212,8 +220,8 @@ def _payer_table(value: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
         raise ValidationError(f"policy {DUTY_KEY}: expected an object of country: buyer|seller")
     for code, payer in value.items():
-        if not isinstance(code, str) or not _COUNTRY.match(code):
-            raise ValidationError(f"policy {DUTY_KEY}: {code!r} is not an ISO alpha-2 code")
-        if payer not in PAYERS:
-            raise ValidationError(f"policy {DUTY_KEY}.{code}: {payer!r} is not buyer or seller")
+        if not isinstance(code, str) or not _COUNTRY.fullmatch(code):
+            raise ValidationError(f"policy {DUTY_KEY}: {quote(code)} is not an ISO alpha-2 code")
+        if not isinstance(payer, str) or payer not in PAYERS:
+            raise ValidationError(f"policy {DUTY_KEY}.{code}: {quote(payer)} is not buyer or seller")
     return _payers(value)

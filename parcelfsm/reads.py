@@ -9,21 +9,37 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from parcelfsm.advice import Advice
+from parcelfsm.allowed import Allowed
 from parcelfsm.clock import Clock, to_utc
 from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, fire_due
-from parcelfsm.errors import NotFound, ValidationError
+from parcelfsm.errors import CorruptLog, NotFound, ParcelFsmError, ValidationError
 from parcelfsm.fold import fold, fold_at
 from parcelfsm.orders_filter import order_filter
 from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, OrderRow
+from parcelfsm.store.audit import LogHead
 from parcelfsm.views import OrderView, build_view
 
 _END_OF_TIME = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def folded(order_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Fold stored events with `fn`: a stream that does not fold is a broken log
+    (`CorruptLog`, exit 5), not the caller's bad input."""
+    try:
+        return fn(*args, **kwargs)
+    except CorruptLog:
+        raise
+    except ParcelFsmError as exc:
+        raise CorruptLog(
+            f"order {order_id!r:.100}: the stored stream does not fold ({exc.type}: {exc.message})"
+        ) from None
 
 
 class OrderReads:
@@ -65,14 +81,22 @@ class OrderReads:
         if as_recorded:
             # the prefix written by `when` (a clock set backwards must not leave gaps)
             written = list(itertools.takewhile(lambda e: e.recorded_at <= when, events))
-            state = fold(written)
+            state = folded(order_id, fold, written)
         else:
-            state = fold_at(events, when)
+            state = folded(order_id, fold_at, events, when)
             if state is not None:
-                state, unfired = fire_due(state, when, virtual=True)
+                state, unfired = folded(order_id, fire_due, state, when, virtual=True)
         if state is None:
             raise NotFound(f"order {order_id!r} did not exist at {at}")
         return build_view(state, when, unfired)
+
+    def allowed(self, order_id: str, at: dt.datetime | str | None = None) -> list[Allowed]:
+        """Every command type with whether it is legal now (or at `at`), and why not.
+
+        Judged on the state `show` reads, by the machine tables and a dry decide
+        (`parcelfsm.allowed`); the same list is `allowed` in `show --json`.
+        """
+        return self.show(order_id, at=at).allowed
 
     def advise(self, order_id: str, at: dt.datetime | str | None = None) -> list[Advice]:
         """What the buyer should do now and by when (the advice of `show`)."""
@@ -104,6 +128,12 @@ class OrderReads:
             raise ValidationError("limit: a whole number from 1 to 100000")
         with self.log.snapshot():
             return self.log.read(after, limit)
+
+    def head(self) -> LogHead:
+        """The digest of the whole log in position order: keep `head().token` elsewhere and
+        `replay(verify=True, expect_head=token)` later proves nothing up to it changed."""
+        with self.log.snapshot():
+            return self.log.log_head()
 
     def export_events(self, order_id: str | None = None) -> Iterator[StoredEvent]:
         """Every stored event (or one order's), in log order."""

@@ -44,6 +44,11 @@ class NewEvent:
     fingerprint: str | None = None
 
     @property
+    def order_id(self) -> str:
+        """The order the event belongs to (the same as `stream_id`)."""
+        return self.stream_id
+
+    @property
     def schema_version(self) -> int:
         from parcelfsm.events import EVENT_TYPES
 
@@ -67,8 +72,14 @@ class StoredEvent:
     prev_hash: str
     hash: str
 
+    @property
+    def order_id(self) -> str:
+        """The order the event belongs to: `stream_id` is the stored column's name
+        (one stream per order), `order_id` the name every other public type uses."""
+        return self.stream_id
+
     def to_json(self) -> dict[str, Any]:
-        """The stored form (history, export, import): CONTRACT §3 keys plus the hashes."""
+        """The stored form (history, export, import): the `events` columns plus the hashes."""
         return {
             "position": self.position,
             "stream_id": self.stream_id,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from parcelfsm.clock import format_time
 from parcelfsm.deadlines import Deadline
+from parcelfsm.money_format import format_money
 from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.store.projections import OrderRow
 from parcelfsm.views import OrderView
@@ -48,12 +50,16 @@ def deadlines(items: Sequence[Deadline], *, with_order: bool = False) -> str:
 def view(v: OrderView) -> str:
     """`show` as text: states, money, deadlines, alerts, advice."""
     m = v.money
+
+    def money(minor: int) -> str:
+        return format_money(minor, m.currency)
+
     out = [
         f"order {v.order_id}  version {v.version}  as of {format_time(v.as_of)}  policy {v.policy_version}",
         f"  order: {v.states['order']}   parcel: {v.states['parcel']}   "
         f"dispute: {v.states['dispute'] or '-'}" + ("   (final)" if v.final else ""),
-        f"  money ({m.currency}, minor units): paid {m.paid}  held {m.held}  "
-        f"released_to_seller {m.released_to_seller}  refunded_to_buyer {m.refunded_to_buyer}",
+        f"  money: paid {money(m.paid)}  held {money(m.held)}  "
+        f"released to seller {money(m.released_to_seller)}  refunded to buyer {money(m.refunded_to_buyer)}",
     ]
     if v.tracking_number:
         old = f" (was {', '.join(v.old_tracking_numbers)})" if v.old_tracking_numbers else ""
@@ -64,8 +70,8 @@ def view(v: OrderView) -> str:
         out.append(
             f"  dispute: {d['reason']}"
             + (f"/{d['cause']}" if d.get("cause") else "")
-            + f", asked {d['amount']}"
-            + (f", outcome {outcome['how']} refund {outcome['refund']}" if outcome else "")
+            + f", asked {money(d['amount'])}"
+            + (f", outcome {outcome['how']} refund {money(outcome['refund'])}" if outcome else "")
         )
     out += ["", deadlines(list(v.deadlines))]
     if v.unfired:
@@ -83,6 +89,71 @@ def view(v: OrderView) -> str:
         by = f" [by {format_time(a.by)}]" if a.by else ""
         out.append(f"  - {a.text}{by}  ({a.rule})")
     return "\n".join(out)
+
+
+def shown(count: int, total: int) -> str:
+    """The line under a cut list: "showing 100 of 2345" (nothing when all are shown)."""
+    return f"\nshowing {count} of {total}" if total > count else ""
+
+
+def type_list(items: Sequence[dict[str, Any]]) -> str:
+    """`parcelfsm types`: command types (with required fields), then timed types."""
+    commands = [
+        [i["type"], ", ".join(i["required"]) or "-", i["description"]] for i in items if not i["timed"]
+    ]
+    timed = [[i["type"], i["description"]] for i in items if i["timed"]]
+    return "\n".join(
+        [
+            "commands (parcelfsm record ORDER TYPE --data JSON):",
+            table(["type", "required", "description"], commands),
+            "",
+            "timed events (appended by the library when a deadline passes):",
+            table(["type", "description"], timed),
+            "",
+            "fields of one type: parcelfsm types TYPE",
+        ]
+    )
+
+
+def _allowed_values(f: dict[str, Any]) -> str:
+    parts: list[str] = []
+    if f["allowed"]:
+        parts.append(" | ".join(map(str, f["allowed"])))
+    if f["iso"]:
+        parts.append(f"{f['iso']} code")
+    if f["minimum"] is not None or f["maximum"] is not None:
+        low = "" if f["minimum"] is None else str(f["minimum"])
+        high = "" if f["maximum"] is None else str(f["maximum"])
+        parts.append(f"{low}…{high}")
+    if f["max_length"] is not None:
+        parts.append(f"≤ {f['max_length']} chars")
+    if f["pattern"] == r"^[\t\n\r\x20-\x7e]*$":
+        parts.append("printable ASCII")
+    return "; ".join(parts)
+
+
+def type_fields(info: dict[str, Any]) -> str:
+    """`parcelfsm types TYPE`: the type's description and a table of its fields."""
+    kind = "timed event, appended by the library" if info["timed"] else "command"
+    rows = [
+        [
+            f["name"],
+            f["type"] + (" or null" if f["nullable"] else ""),
+            "library" if f["derived"] else ("yes" if f["required"] else "no"),
+            _allowed_values(f),
+            "" if f["default"] is None else json_text(f["default"]),
+        ]
+        for f in info["fields"]
+    ]
+    head = f"{info['type']} ({kind}): {info['description']}"
+    if not rows:
+        return head + "\n(no fields: --data may be omitted)"
+    return head + "\n" + table(["field", "type", "required", "allowed", "default"], rows)
+
+
+def json_text(value: Any) -> str:
+    """A default value as JSON writes it (`true`, `0`, `[]`)."""
+    return json.dumps(value)
 
 
 def events(items: Sequence[StoredEvent | NewEvent]) -> str:

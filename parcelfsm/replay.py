@@ -26,7 +26,7 @@ from parcelfsm.store.projections import OrderRow
 
 @attrs.frozen
 class ReplayReport:
-    """What a replay did and found (CONTRACT §5 `replay`)."""
+    """What a replay did and found (docs/api.md `replay`)."""
 
     mode: str
     orders: int

@@ -4,6 +4,10 @@
 pure core (fold, decide, deadlines) with an `EventLog` and holds the clock and the
 policy for new orders; it contains no SQL, no formatting and no click. Maintenance
 (replay, import, export, tracking ingestion) is in `parcelfsm.maintenance`.
+
+`Orders` is generic in its clock: `open(…, clock=ManualClock(…))` is an
+`Orders[ManualClock]`, so `orders.clock.advance(…)` type-checks; without a clock it is
+an `Orders[SystemClock]` (docs/api.md).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, overload
+from typing import Any, Final, Generic, Literal, TypeVar, cast, overload
+
+from typing_extensions import TypeVar as DefaultTypeVar
 
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.commands import Command, Recorded
@@ -23,12 +29,14 @@ from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsm
 from parcelfsm.fold import fold
 from parcelfsm.maintenance import Maintenance
 from parcelfsm.policy import Policy
-from parcelfsm.reads import OrderReads
+from parcelfsm.reads import OrderReads, folded
 from parcelfsm.records import NewEvent, StoredEvent, fingerprint
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, open_backend
 
 RETRIES: Final = 8
+#: seconds a command keeps retrying a busy database before `ConcurrencyConflict` (exit 4)
+RETRY_BUDGET_S: Final = 60.0
 STATE_CACHE: Final = 10_000
 #: orders fired per transaction by `tick`/`advance` (a crash loses nothing: the rest fire next time)
 CHUNK: Final = 1000
@@ -46,12 +54,28 @@ def check_key(key: object) -> None:
         raise ValidationError("key: an idempotency key is 1 to 256 printable characters") from None
 
 
-class Orders(OrderReads, Maintenance):
-    """An order book on one event log (see docs/api.md for the calls)."""
+#: the clock type of an order book (`Orders[ManualClock]`); bare `Orders` is `Orders[Clock]`
+C = DefaultTypeVar("C", bound=Clock, default=Clock, covariant=True)
+K = TypeVar("K", bound=Clock)
 
-    def __init__(self, log: EventLog, *, clock: Clock | None = None, policy: Policy | None = None) -> None:
+
+class Orders(OrderReads, Maintenance, Generic[C]):
+    """An order book on one event log (see docs/api.md for the calls).
+
+    `clock` is the clock it was opened with, typed as such (`Orders[ManualClock]`);
+    the default is a `SystemClock`, which reads the wall clock at every call.
+    """
+
+    @overload
+    def __init__(
+        self: Orders[SystemClock], log: EventLog, *, clock: None = None, policy: Policy | None = None
+    ) -> None: ...
+    @overload
+    def __init__(self, log: EventLog, *, clock: C, policy: Policy | None = None) -> None: ...
+
+    def __init__(self, log: EventLog, *, clock: C | None = None, policy: Policy | None = None) -> None:
         self.log = log
-        self.clock: Clock = clock or SystemClock()
+        self.clock: C = cast(C, clock if clock is not None else SystemClock())
         self.policy = policy or Policy.default()
         self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
 
@@ -71,7 +95,7 @@ class Orders(OrderReads, Maintenance):
         if hit is not None and (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
             return hit[2], head
-        state = fold(self.log.read_stream(order_id))
+        state = folded(order_id, fold, self.log.read_stream(order_id))
         if state is not None:
             self._remember(order_id, head[0], head[1], state)
         return state, head
@@ -86,7 +110,7 @@ class Orders(OrderReads, Maintenance):
         """Close the database."""
         self.log.close()
 
-    def __enter__(self) -> Orders:
+    def __enter__(self) -> Orders[C]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -126,15 +150,23 @@ class Orders(OrderReads, Maintenance):
         that refused it (a refused command appends nothing; the others land). With
         `atomic`, the first refusal is raised and nothing of the batch is appended.
         """
+        if not isinstance(commands, Iterable) or isinstance(commands, str | bytes | Mapping):
+            raise ValidationError("commands: expected an iterable of commands")
         batch = [Command.of(c) for c in commands]
         now = to_utc(self.now(), "now")
+        budget_ends = time.monotonic() + RETRY_BUDGET_S
         for attempt in itertools.count():
             try:
                 with self.log.transaction():
                     return [self._record_in_batch(c, now, atomic) for c in batch]
             except ConcurrencyConflict:
-                # busy, or a writer elsewhere moved a stream: decide again on the new state
-                if any(c.expect_version is not None for c in batch) or attempt >= RETRIES - 1:
+                # busy, or a writer elsewhere moved a stream: decide again on the new state,
+                # after a jittered backoff, while the command's time budget lasts
+                if (
+                    any(c.expect_version is not None for c in batch)
+                    or attempt >= RETRIES - 1
+                    or time.monotonic() >= budget_ends
+                ):
                     raise
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
@@ -157,9 +189,11 @@ class Orders(OrderReads, Maintenance):
         check_order_id(c.order_id)
         check_key(c.key)
         if c.expect_version is not None and (
-            isinstance(c.expect_version, bool) or not isinstance(c.expect_version, int)
+            isinstance(c.expect_version, bool)
+            or not isinstance(c.expect_version, int)
+            or c.expect_version < 0
         ):
-            raise ValidationError("expect_version: a whole number")
+            raise ValidationError("expect_version: a whole number ≥ 0 (the order's current version)")
         if c.key is not None:
             hit = self.log.find_key(c.key)
             if hit is not None:
@@ -265,6 +299,30 @@ class Orders(OrderReads, Maintenance):
         return self.advance(self.now(), batch=batch)
 
 
+@overload
+def open(
+    target: str = "parcelfsm.db",
+    *,
+    clock: None = None,
+    policy: Policy | None = None,
+    synchronous: str = "FULL",
+    read_only: bool = False,
+    create: bool = True,
+    secret: bytes | None = None,
+) -> Orders[SystemClock]: ...
+@overload
+def open(
+    target: str = "parcelfsm.db",
+    *,
+    clock: K,
+    policy: Policy | None = None,
+    synchronous: str = "FULL",
+    read_only: bool = False,
+    create: bool = True,
+    secret: bytes | None = None,
+) -> Orders[K]: ...
+
+
 def open(
     target: str = "parcelfsm.db",
     *,
@@ -274,14 +332,16 @@ def open(
     read_only: bool = False,
     create: bool = True,
     secret: bytes | None = None,
-) -> Orders:
+) -> Orders[Any]:
     """Open an order book on the database `target` names.
 
     Args:
         target: a file path or `sqlite:///PATH` (SQLite, the default), `memory:` (in
             memory, for tests), or `postgresql://…` (needs the `postgres` extra).
         clock: where every time comes from; default `SystemClock()` (the wall clock,
-            which freezegun also freezes).
+            read at every call, which freezegun also freezes). Pass a `ManualClock`
+            in tests: the book is then typed `Orders[ManualClock]` and
+            `orders.clock.advance(...)` type-checks.
         policy: the rules new orders are placed under; default `Policy.default()`.
         synchronous: SQLite's durability (`FULL` default, or `NORMAL`).
         read_only: serve reads only (also chosen for a file the process cannot write).
@@ -290,4 +350,7 @@ def open(
         secret: makes each stream's hash chain an HMAC-SHA256 under this key.
     """
     backend = open_backend(target, read_only=read_only, create=create, synchronous=synchronous)
-    return Orders(EventLog(backend, secret=secret), clock=clock, policy=policy)
+    log = EventLog(backend, secret=secret)
+    if clock is None:
+        return Orders(log, policy=policy)
+    return Orders(log, clock=clock, policy=policy)

@@ -135,7 +135,7 @@ class OrderState:
 
     @property
     def item_value(self) -> int:
-        """What a dispute may ask at most: paid plus any coupon (CONTRACT §4)."""
+        """What a dispute may ask at most: paid plus any coupon (docs/rules.md)."""
         return self.amount + self.coupon_discount
 
     @property

@@ -87,6 +87,8 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
     occurred = parse_time(str(obj["occurred_at"]), f"{where}: occurred_at")
     recorded_raw = obj.get("recorded_at")
     recorded = parse_time(str(recorded_raw), f"{where}: recorded_at") if recorded_raw else now
+    if recorded < occurred:
+        raise ValidationError(f"{where}: recorded_at is earlier than occurred_at (stored before it happened)")
     due_raw = obj.get("due_at")
     due = parse_time(str(due_raw), f"{where}: due_at") if due_raw else None
     if EVENT_TYPES[type_name].timed != (due is not None):

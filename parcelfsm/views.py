@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from parcelfsm.advice import Advice, advise
+from parcelfsm.allowed import Allowed, allowed_commands
 from parcelfsm.clock import format_time
 from parcelfsm.deadlines import Deadline, active_alerts, open_deadlines
 from parcelfsm.money import Escrow
@@ -17,7 +18,11 @@ from parcelfsm.state import OrderState
 
 @attrs.frozen
 class OrderView:
-    """One order as of an instant (CONTRACT §3 `show --json`)."""
+    """One order as of an instant: what `show` prints (docs/cli.md, `show --json`).
+
+    `allowed` (computed on demand) lists every command type with whether it is legal
+    at `as_of` and, for a refused one, the reason.
+    """
 
     order_id: str
     version: int
@@ -34,6 +39,11 @@ class OrderView:
     old_tracking_numbers: tuple[str, ...] = ()
     final: bool = False
     state: OrderState | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def allowed(self) -> list[Allowed]:
+        """The command types legal at `as_of`, and the reason for each refused one."""
+        return allowed_commands(self.state, self.as_of) if self.state is not None else []
 
     def to_json(self) -> dict[str, Any]:
         """The `show --json` object."""
@@ -61,6 +71,7 @@ class OrderView:
             "tracking_number": self.tracking_number,
             "old_tracking_numbers": list(self.old_tracking_numbers),
             "final": self.final,
+            "allowed": [a.to_json() for a in self.allowed],
         }
 
 

@@ -1,4 +1,4 @@
-"""The closed vocabularies of CONTRACT.md §1–2 as `Literal` types and tuples.
+"""The closed vocabularies of docs/events.md–2 as `Literal` types and tuples.
 
 One place for every enumerated value, so validation, JSON Schemas and the machines
 agree on spelling.

@@ -1,7 +1,7 @@
-"""Write one JSON Schema per event type into `schemas/` (generated from the classes).
+"""Write one JSON Schema per event type into `parcelfsm/schemas/` (generated from the classes).
 
-python scripts/gen_schemas.py          # rewrite schemas/
-python scripts/gen_schemas.py --check  # exit 1 when schemas/ has drifted
+python scripts/gen_schemas.py          # rewrite parcelfsm/schemas/
+python scripts/gen_schemas.py --check  # exit 1 when parcelfsm/schemas/ has drifted
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from parcelfsm.schema import all_schemas
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parent.parent / "parcelfsm" / "schemas"
 
 
 def main(argv: list[str]) -> int:
@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
         have = {p.name: p.read_text(encoding="utf-8") for p in SCHEMAS.glob("*.json")}
         drift = sorted(n for n in wanted.keys() | have.keys() if wanted.get(n) != have.get(n))
         for name in drift:
-            print(f"drifted: schemas/{name}")
+            print(f"drifted: parcelfsm/schemas/{name}")
         return 1 if drift else 0
     SCHEMAS.mkdir(exist_ok=True)
     for stale in SCHEMAS.glob("*.json"):

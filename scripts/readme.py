@@ -1,13 +1,14 @@
-"""Run the README's console examples and check (or rewrite) their output.
+"""Run the console examples of README.md and docs/*.md and check (or rewrite) their output.
 
-Every ```console block is a script: lines starting with `$ parcelfsm` are run with
-click's CliRunner in one temporary directory (so blocks share `readme.db`; it starts
-with copies of `scripts/examples/*`), and the lines after each command are its
+Each file is rendered on its own. Every ```console block is a script: lines starting
+with `$ parcelfsm` are run with click's CliRunner in one temporary directory (so the
+blocks of a file share `readme.db`; it starts with copies of `scripts/examples/*`),
+and the lines after each command are its
 expected output. A command ending in `> FILE` writes its output to FILE instead.
 The ```mermaid blocks must equal `parcelfsm diagram NAME`.
 
     python scripts/readme.py           # exit 1 and show the first difference
-    python scripts/readme.py --write   # rewrite the outputs in README.md
+    python scripts/readme.py --write   # rewrite the outputs in README.md and docs/*.md
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from click.testing import CliRunner
 from parcelfsm.cli import cli
 from parcelfsm.diagram import diagram
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+#: every file whose console blocks and diagrams are generated
+DOCUMENTS = (README, *sorted((ROOT / "docs").glob("*.md")))
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 BLOCK = re.compile(r"```(console|mermaid)\n(.*?)```", re.S)
 
@@ -42,7 +46,7 @@ def run_console(block: str, runner: CliRunner) -> str:
         target = None
         if len(args) > 2 and args[-2] == ">":  # `> FILE`: stdout goes to a file
             args, target = args[:-2], args[-1]
-        result = runner.invoke(cli, args[1:], catch_exceptions=False)
+        result = runner.invoke(cli, args[1:], catch_exceptions=False, prog_name="parcelfsm")
         text = result.output.rstrip("\n")
         if target is not None:
             Path(target).write_text(result.output, encoding="utf-8")
@@ -86,21 +90,22 @@ def render(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = README.read_text(encoding="utf-8")
-    fresh = render(text)
-    if "--write" in argv:
-        README.write_text(fresh, encoding="utf-8")
-        return 0
-    if fresh != text:
-        import difflib
+    status = 0
+    for path in DOCUMENTS:
+        text = path.read_text(encoding="utf-8")
+        fresh = render(text)
+        if "--write" in argv:
+            if fresh != text:
+                path.write_text(fresh, encoding="utf-8")
+            continue
+        if fresh != text:
+            import difflib
 
-        sys.stdout.writelines(
-            list(difflib.unified_diff(text.splitlines(True), fresh.splitlines(True), "README.md", "fresh"))[
-                :60
-            ]
-        )
-        return 1
-    return 0
+            name = str(path.relative_to(ROOT))
+            diff = difflib.unified_diff(text.splitlines(True), fresh.splitlines(True), name, "fresh")
+            sys.stdout.writelines(list(diff)[:60])
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

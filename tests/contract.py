@@ -1,10 +1,10 @@
-"""Names fixed by CONTRACT.md that several test files check."""
+"""Public names (docs/events.md, docs/cli.md) that several test files check."""
 
 from __future__ import annotations
 
 from typing import Final
 
-#: keys of a stored event in `history --json` / export (CONTRACT §3)
+#: keys of a stored event in `history --json` / export (docs/cli.md)
 EVENT_KEYS: Final = frozenset(
     {
         "position",
@@ -19,5 +19,5 @@ EVENT_KEYS: Final = frozenset(
         "data",
     }
 )
-#: columns of the `events` table (CONTRACT §1 plus the hash chain, §4 "Storage")
+#: columns of the `events` table (docs/events.md plus the hash chain, §4 "Storage")
 EVENT_COLUMNS: Final = EVENT_KEYS | {"prev_hash", "hash"}

@@ -1,4 +1,4 @@
-"""Shared Hypothesis strategies: plausible command data for every CONTRACT §1 command type,
+"""Shared Hypothesis strategies: plausible command data for every docs/events.md command type,
 and commands that are broken by construction (refused whatever the order's state).
 
 `command(type)` draws data a real caller could send for that type; whether the command
@@ -150,7 +150,7 @@ def _optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Data]:
     return st.fixed_dictionaries({}, optional=fields)
 
 
-#: data strategy of every command type of CONTRACT §1
+#: data strategy of every command type of docs/events.md
 DATA: Final[dict[str, st.SearchStrategy[Data]]] = {
     "order.placed": placed(),
     "order.cancelled": st.fixed_dictionaries({"by": parties}),

@@ -1,4 +1,4 @@
-"""The `parcelfsm` command line, through `CliRunner` only (CONTRACT §3, §4).
+"""The `parcelfsm` command line, through `CliRunner` only (docs/cli.md, §4).
 
 Orders are arranged with the API (`parcelfsm.open` on a manual clock) or with the CLI
 itself, then acted on with `--db` in `tmp_path` and `--now` for time; `--json` output
@@ -421,7 +421,7 @@ HISTORY_KEYS = EVENT_KEYS
 
 
 def test_history_json_lists_the_stream_events_in_version_order_with_contract_keys(db: Path) -> None:
-    """`history --json`: {order_id, events[]} with CONTRACT keys, versions 1..n, due_at on timed events."""
+    """`history --json`: {order_id, events[]} with documented keys, versions 1..n, due_at on timed events."""
     arrange(db, [(0, "o-1", "order.placed", {"processing_days": 2}), (0, "o-2", "order.placed", {})])
     ok(run(db, "tick", now=iso(3)))
     payload = ok(run(db, "history", "o-1", now=iso(3)))
@@ -543,9 +543,9 @@ def test_diagram_prints_a_mermaid_state_diagram(db: Path, machine: str) -> None:
     assert "[*]" in result.stdout
 
 
-def test_diagram_of_an_unknown_machine_is_a_usage_error(db: Path) -> None:
-    """`diagram shipment` is not a machine: exit 2."""
-    assert run(db, "diagram", "shipment", as_json=False).exit_code == 2
+def test_diagram_of_an_unknown_machine_is_a_validation_error(db: Path) -> None:
+    """`diagram shipment` is not a machine: a bad value, exit 3."""
+    assert run(db, "diagram", "shipment", as_json=False).exit_code == 3
 
 
 # -- (i) demo ------------------------------------------------------------------------------

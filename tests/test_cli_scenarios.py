@@ -1,7 +1,7 @@
 """The issues' end-to-end scenarios, through the CLI only (issues #4 and #5).
 
 Each test drives `parcelfsm` with `--db`, `--now` and `--json` exactly as a shell user
-would, and reads the outcome from `show --json`.
+would, and reads the outcome from `show --json`; each runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from parcelfsm.cli import cli
@@ -25,10 +26,18 @@ OPEN_CUSTOMS = {
 }
 
 
-class Shell:
-    """A CLI user on one database file."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each scenario runs on an SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "orders.db")
+    return str(request.getfixturevalue("pg_url"))
 
-    def __init__(self, db: Path) -> None:
+
+class Shell:
+    """A CLI user on one database (an SQLite file or a PostgreSQL URL)."""
+
+    def __init__(self, db: str) -> None:
         self.db = db
 
     def run(self, now: str, *args: str) -> tuple[int, Any]:
@@ -60,9 +69,9 @@ def shipped(sh: Shell, **placed: Any) -> None:
     sh.record("2026-03-02T10:00:00Z", "o-1", "order.shipped", {"tracking_number": "RB123456785CN"})
 
 
-def test_tracked_parcel_silent_31_days_after_its_last_scan_is_lost_after_tick(tmp_path: Path) -> None:
+def test_tracked_parcel_silent_31_days_after_its_last_scan_is_lost_after_tick(db: str) -> None:
     """Issue #4: last scan, then 31 days of silence → `lost` after `tick`."""
-    sh = Shell(tmp_path / "p.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-04T10:00:00Z", "o-1", "parcel.scanned", {"text": "In transit"})
     assert sh.tick("2026-04-03T09:59:59Z") == []  # one second before 30 days of silence
@@ -73,9 +82,9 @@ def test_tracked_parcel_silent_31_days_after_its_last_scan_is_lost_after_tick(tm
     assert any("no_tracking_info" in a["text"] for a in view["advice"])
 
 
-def test_parcel_at_the_pickup_point_for_30_days_goes_back_to_the_sender(tmp_path: Path) -> None:
+def test_parcel_at_the_pickup_point_for_30_days_goes_back_to_the_sender(db: str) -> None:
     """Issue #4: 30 days at the pickup point → `parcel.return_started` → `returning`."""
-    sh = Shell(tmp_path / "p.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-10T10:00:00Z", "o-1", "parcel.scanned", {"text": "Available for pickup"})
     assert sh.tick("2026-04-09T09:59:59Z") == []
@@ -83,9 +92,9 @@ def test_parcel_at_the_pickup_point_for_30_days_goes_back_to_the_sender(tmp_path
     assert sh.show("2026-04-09T10:00:00Z")["states"]["parcel"] == "returning"
 
 
-def test_parcel_at_customs_5_days_without_update_raises_the_stall_alert_and_advice(tmp_path: Path) -> None:
+def test_parcel_at_customs_5_days_without_update_raises_the_stall_alert_and_advice(db: str) -> None:
     """Issue #4: 5 days at customs, no update → `customs_stalled` and advice to act."""
-    sh = Shell(tmp_path / "p.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-05T10:00:00Z", "o-1", "parcel.scanned", {"text": "Clearing Customs"})
     assert sh.tick("2026-03-10T09:59:59Z") == []
@@ -96,9 +105,9 @@ def test_parcel_at_customs_5_days_without_update_raises_the_stall_alert_and_advi
     assert "contact the seller" in text and "open a dispute" in text
 
 
-def test_customs_failure_dispute_seller_silent_5_days_refunds_the_full_amount(tmp_path: Path) -> None:
+def test_customs_failure_dispute_seller_silent_5_days_refunds_the_full_amount(db: str) -> None:
     """Issue #5: seller silent for 5 days → resolved for the full amount asked."""
-    sh = Shell(tmp_path / "d.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-08T10:00:00Z", "o-1", "parcel.scanned", {"text": "Customs clearance failed"})
     sh.record("2026-03-09T10:00:00Z", "o-1", "dispute.opened", OPEN_CUSTOMS)
@@ -110,11 +119,9 @@ def test_customs_failure_dispute_seller_silent_5_days_refunds_the_full_amount(tm
     assert view["money"]["refunded_to_buyer"] == 2599 and view["money"]["held"] == 0
 
 
-def test_escalated_customs_dispute_without_document_for_7_days_refunds_amount_minus_shipping(
-    tmp_path: Path,
-) -> None:
+def test_escalated_customs_dispute_without_document_for_7_days_refunds_amount_minus_shipping(db: str) -> None:
     """Issue #5: escalated customs dispute, no document in 7 days → amount − shipping."""
-    sh = Shell(tmp_path / "d.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-08T10:00:00Z", "o-1", "parcel.scanned", {"text": "Customs clearance failed"})
     sh.record("2026-03-09T10:00:00Z", "o-1", "dispute.opened", OPEN_CUSTOMS)
@@ -132,9 +139,9 @@ def test_escalated_customs_dispute_without_document_for_7_days_refunds_amount_mi
     }
 
 
-def test_withdrawn_dispute_cannot_be_reopened_16_days_later(tmp_path: Path) -> None:
+def test_withdrawn_dispute_cannot_be_reopened_16_days_later(db: str) -> None:
     """Issue #5: reopen on day 16 after withdrawal → exit 3 `WindowClosed`, nothing appended."""
-    sh = Shell(tmp_path / "d.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record("2026-03-09T10:00:00Z", "o-1", "dispute.opened", OPEN_CUSTOMS)
     sh.record("2026-03-10T10:00:00Z", "o-1", "dispute.withdrawn")
@@ -145,9 +152,9 @@ def test_withdrawn_dispute_cannot_be_reopened_16_days_later(tmp_path: Path) -> N
     assert sh.versions("2026-03-26T10:00:00Z") == before
 
 
-def test_zero_refund_agreement_releases_the_escrow_and_cannot_be_reopened(tmp_path: Path) -> None:
+def test_zero_refund_agreement_releases_the_escrow_and_cannot_be_reopened(db: str) -> None:
     """Issue #5: an agreed refund of 0 releases everything to the seller, for good."""
-    sh = Shell(tmp_path / "d.db")
+    sh = Shell(db)
     shipped(sh)
     sh.record(
         "2026-03-09T10:00:00Z", "o-1", "dispute.opened", {**OPEN_CUSTOMS, "reason": "damaged", "cause": None}
@@ -162,11 +169,10 @@ def test_zero_refund_agreement_releases_the_escrow_and_cannot_be_reopened(tmp_pa
     assert code == 3 and out["error"]["type"] == "IllegalTransition"
 
 
-def test_a_policy_file_governs_new_orders_and_is_recorded_with_them(tmp_path: Path) -> None:
+def test_a_policy_file_governs_new_orders_and_is_recorded_with_them(db: str, tmp_path: Path) -> None:
     """`--policy FILE` (or `$PARCELFSM_POLICY`) sets the rules an order is placed under."""
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"version": "shop-2026", "protection.days_default": 75}))
-    db = tmp_path / "p.db"
     runner = CliRunner()
     base = ["--db", str(db), "--json"]
     placed = runner.invoke(
@@ -195,9 +201,9 @@ def test_a_policy_file_governs_new_orders_and_is_recorded_with_them(tmp_path: Pa
     assert bad.exit_code == 3 and json.loads(bad.output)["error"]["type"] == "ValidationError"
 
 
-def test_unknown_carrier_text_is_recorded_and_reported_not_guessed(tmp_path: Path) -> None:
+def test_unknown_carrier_text_is_recorded_and_reported_not_guessed(db: str) -> None:
     """Issue #4: unknown text → a scan with status `unknown`, the raw text kept, a warning shown."""
-    sh = Shell(tmp_path / "p.db")
+    sh = Shell(db)
     shipped(sh)
     code, out = sh.run(
         "2026-03-04T10:00:00Z", "record", "o-1", "parcel.scanned", "--data", '{"text": "Zorgle flarn 42"}'

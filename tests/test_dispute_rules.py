@@ -1,5 +1,5 @@
-"""The dispute rules of issue #5 (CONTRACT §1, §4 "Order and money", "Dispute timers",
-"Catch-up"; DOMAIN.md §4), each at its boundary: one second before / at the due time.
+"""The dispute rules of issue #5 (docs/events.md, §4 "Order and money", "Dispute timers",
+"Catch-up"; docs/rules.md), each at its boundary: one second before / at the due time.
 
 Every scenario starts at 2026-03-01T10:00Z with a 25.99 USD order (3.00 shipping) to the
 US (60 days of protection) and moves time only by hand.

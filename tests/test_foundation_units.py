@@ -39,7 +39,7 @@ def test_parse_time_converts_an_offset_to_utc():
 
 
 def test_parse_time_reads_a_bare_date_as_midnight_utc():
-    """A date `YYYY-MM-DD` means 00:00Z that day (CONTRACT §3 `--now`)."""
+    """A date `YYYY-MM-DD` means 00:00Z that day (docs/cli.md `--now`)."""
     assert parse_time("2026-03-01") == dt.datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -151,7 +151,7 @@ DOMAIN_DEFAULTS = {
 
 @pytest.mark.parametrize(("key", "days"), sorted(DOMAIN_DEFAULTS.items()))
 def test_default_policy_has_the_domain_value(key, days):
-    """Each CONTRACT §4 policy key defaults to the DOMAIN.md figure."""
+    """Each docs/rules.md policy key defaults to the docs/rules.md figure."""
     policy = Policy.default()
     assert policy.days(key) == days
     assert policy.rule(key) == f"{key}={days}"
@@ -172,7 +172,7 @@ def test_default_protection_days_by_country(country, days, rule):
 
 
 def test_default_policy_dict_has_every_contract_key():
-    """`to_dict` uses exactly the CONTRACT §4 keys (plus `version`)."""
+    """`to_dict` uses exactly the docs/rules.md keys (plus `version`)."""
     data = Policy.default().to_dict()
     assert set(data) == {*DOMAIN_DEFAULTS, "protection.days_by_country", "customs.duty_paid_by", "version"}
     assert data["protection.days_by_country"] == {"BR": 120, "RU": 90}
@@ -199,7 +199,7 @@ def test_policy_round_trips_through_its_dict():
 
 @pytest.mark.parametrize("data", [{"dispute.window_dayz": 3}, {"dispute": {"windows": 3}}, {"colour": "red"}])
 def test_policy_unknown_key_is_a_validation_error_naming_it(data):
-    """A key outside CONTRACT §4 is refused, and the message names it."""
+    """A key outside docs/rules.md is refused, and the message names it."""
     with pytest.raises(ValidationError) as info:
         Policy.from_dict(data)
     name = next(iter(data))
@@ -292,7 +292,7 @@ def test_policy_from_bad_file_is_a_validation_error(tmp_path, content):
     ],
 )
 def test_refund_formula(asked, amount, item_value, shipping, expected):
-    """refund = max(0, floor((A − s) × amount / item_value)) (CONTRACT §4)."""
+    """refund = max(0, floor((A − s) × amount / item_value)) (docs/rules.md)."""
     assert refund_for(asked, amount=amount, item_value=item_value, shipping=shipping) == expected
 
 
@@ -401,7 +401,7 @@ def test_unknown_field_is_a_validation_error_naming_it():
 
 @pytest.mark.parametrize("field", ["amount", "currency", "shipping_cost", "destination_country"])
 def test_missing_required_field_is_a_validation_error_naming_it(field):
-    """Each bold field of CONTRACT §1 is required."""
+    """Each bold field of docs/events.md is required."""
     data = {k: v for k, v in PLACED.items() if k != field}
     with pytest.raises(ValidationError, match=field):
         from_data("order.placed", data)
@@ -441,7 +441,7 @@ def test_wrong_type_is_a_validation_error_naming_the_field(type_name, base, fiel
     ],
 )
 def test_value_outside_a_closed_vocabulary_is_a_validation_error(type_name, base, field, value):
-    """Literal fields accept only the CONTRACT's values."""
+    """Literal fields accept only the documented values."""
     with pytest.raises(ValidationError, match=field):
         from_data(type_name, {**base, field: value})
 
@@ -476,7 +476,7 @@ def test_value_out_of_range_is_a_validation_error_naming_the_field(type_name, da
 def test_dispute_description_outside_printable_ascii_is_rejected_with_char_and_position(
     description, char, position
 ):
-    """DOMAIN §4: plain English only; the message names the character and where it is."""
+    """docs/rules.md: plain English only; the message names the character and where it is."""
     with pytest.raises(ValidationError) as info:
         from_data("dispute.opened", {**OPENED, "description": description})
     message = str(info.value)
@@ -493,13 +493,13 @@ def test_dispute_description_in_plain_ascii_with_newlines_is_accepted():
 
 @pytest.mark.parametrize("type_name", TIMED_TYPES)
 def test_timed_event_types_are_not_accepted_from_callers(type_name):
-    """Timed events are appended by the library only (CONTRACT §1)."""
+    """Timed events are appended by the library only (docs/events.md)."""
     with pytest.raises(ValidationError, match="type"):
         from_data(type_name, {"deadline": "ship_by", "rule": "x"})
 
 
 def test_timed_types_are_the_contract_ones():
-    """The timed types are exactly the "on expiry" events of CONTRACT §1."""
+    """The timed types are exactly the "on expiry" events of docs/events.md."""
     assert set(TIMED_TYPES) == {
         "order.auto_cancelled",
         "order.auto_completed",
@@ -521,7 +521,7 @@ def test_derived_policy_field_is_not_accepted_from_callers():
 
 
 def test_unknown_event_type_is_a_validation_error():
-    """A type outside CONTRACT §1 is refused by name."""
+    """A type outside docs/events.md is refused by name."""
     with pytest.raises(ValidationError, match=r"order\.teleported"):
         from_data("order.teleported", {})
 

@@ -108,7 +108,7 @@ def test_the_declared_final_states_match_the_contract() -> None:
 
 
 def test_parcel_states_match_the_contract() -> None:
-    """The parcel machine has exactly CONTRACT §2's states, starting at not_shipped."""
+    """The parcel machine has exactly docs/events.md (states)'s states, starting at not_shipped."""
     assert set(PARCEL.states) == {
         "not_shipped",
         "shipped",

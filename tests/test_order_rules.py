@@ -1,4 +1,4 @@
-"""The order / escrow / buyer-protection rules (DOMAIN.md §2, CONTRACT §1 deadline table).
+"""The order / escrow / buyer-protection rules (docs/rules.md, docs/events.md deadline table).
 
 Each timed rule is checked at its boundary: one second before the due time nothing
 fires and the state is unchanged; at the due time (inclusive) it fires.
@@ -552,7 +552,7 @@ def test_backdated_shipment_before_ship_by_is_accepted_even_when_recorded_after_
     ],
 )
 def test_equal_due_times_fire_in_deadline_table_order(overrides, day, expected):
-    """Deadlines due at the same instant fire in the row order of CONTRACT §1's table."""
+    """Deadlines due at the same instant fire in the row order of docs/events.md's table."""
     s = Scenario(policy=Policy.from_dict(overrides))
     try:
         shipped = shipped_at(s)

@@ -1,4 +1,4 @@
-"""The parcel lifecycle and its deadlines, rule by rule (CONTRACT §1, §4 "Parcel"; DOMAIN §3).
+"""The parcel lifecycle and its deadlines, rule by rule (docs/events.md, §4 "Parcel"; docs/rules.md).
 
 Every test runs on the scenario's manual clock. The order is placed and shipped at
 `T0` (2026-03-01T10:00Z) to the US (60 days of buyer protection); deadlines are checked
@@ -127,7 +127,7 @@ def test_shipment_moves_parcel_from_not_shipped_to_shipped(scenario: Scenario) -
     ],
 )
 def test_each_scan_status_leads_to_its_parcel_state(scenario: Scenario, status: str, state: str) -> None:
-    """A scan on a parcel in transit moves it to the state of its status (CONTRACT §1 table)."""
+    """A scan on a parcel in transit moves it to the state of its status (docs/events.md table)."""
     ship(scenario)
     scan(scenario, "in_transit", day(1))
     scan(scenario, status, day(2))

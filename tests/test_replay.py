@@ -1,4 +1,4 @@
-"""Replay, verification, what-if policies, export and import (issue 6; CONTRACT §3, §4).
+"""Replay, verification, what-if policies, export and import (issue 6; docs/cli.md, §4).
 
 A rich history of five orders (customs dispute the seller ignores, a delivered parcel
 with a negotiated refund, a withdrawn dispute and a parcel presumed lost, an order never
@@ -523,3 +523,29 @@ def test_bad_import_line_is_rejected_with_its_line_number_and_nothing_appended(
     assert f"line {bad_line}" in error["message"], error
     assert sql(empty, "SELECT COUNT(*) FROM events") == [(0,)]
     assert sql(empty, "SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_a_rebuild_that_meets_a_stream_that_does_not_fold_rewrites_nothing(tmp_path: Path) -> None:
+    """Rebuild is all or nothing: one unfoldable stream (here a tampered policy key) is
+    reported and the projections of every order stay exactly as they were."""
+    path = tmp_path / "r.db"
+    clock = ManualClock("2026-03-01T10:00:00Z")
+    with parcelfsm.open(str(path), clock=clock) as orders:
+        orders.record("o-1", "order.placed", DEFAULTS["order.placed"])
+        orders.record("o-2", "order.placed", DEFAULTS["order.placed"])
+    conn = sqlite3.connect(path)
+    with conn:
+        tamper = "replace(data, 'silent_lost_days', 'silent_lost_daxs')"
+        conn.execute(f"UPDATE events SET data = {tamper} WHERE stream_id = 'o-1'")
+        conn.execute("UPDATE orders SET held = 1 WHERE stream_id = 'o-2'")  # a stale row a rebuild would fix
+    before = list(conn.iterdump())
+    conn.close()
+    with parcelfsm.open(str(path), clock=clock) as orders:
+        report = orders.replay()
+    assert report.problems[0].startswith("o-1: the log does not fold")
+    assert "nothing was rewritten" in report.problems[-1]
+    conn = sqlite3.connect(path)
+    try:
+        assert list(conn.iterdump()) == before
+    finally:
+        conn.close()

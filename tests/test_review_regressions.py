@@ -150,10 +150,13 @@ def test_unreadable_files_are_validation_errors(tmp_path: Path, args: list[str])
 @pytest.mark.parametrize(
     "args", [["due", "--limit", "x"], ["record", "o-1", "order.shipped", "--expect-version", "abc"]]
 )
-def test_malformed_numbers_in_options_exit_3_not_usage(tmp_path: Path, args: list[str]) -> None:
-    """Bug: `--limit x` and `--expect-version abc` exited 2, which CONTRACT §3 keeps for usage."""
+def test_malformed_numbers_in_options_are_validation_errors(tmp_path: Path, args: list[str]) -> None:
+    """`--limit x` and `--expect-version abc`: typed options whose bad value is input (exit 3,
+    a JSON ValidationError with `--json`), not usage."""
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--json", *args])
     assert result.exit_code == 3
+    assert json.loads(result.output)["error"]["type"] == "ValidationError"
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_an_imported_key_still_detects_a_different_command() -> None:

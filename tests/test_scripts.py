@@ -23,7 +23,7 @@ SCRIPTS = ROOT / "scripts"
 ORDERS, SEED = 120, 3
 #: the bench extra (`pip install -e '.[bench]'`) brings the eventsourcing baseline
 HAS_EVENTSOURCING = importlib.util.find_spec("eventsourcing") is not None
-#: event types a small simulation must already produce (CONTRACT §1 timed events and the main commands)
+#: event types a small simulation must already produce (docs/events.md timed events and the main commands)
 MAIN_TYPES = {
     "order.auto_cancelled",
     "order.auto_completed",

@@ -1,4 +1,4 @@
-"""Random histories over 1–3 orders: legal and illegal commands of every CONTRACT §1 type mixed
+"""Random histories over 1–3 orders: legal and illegal commands of every docs/events.md type mixed
 with clock advances and ticks, and after every step the invariants that must always hold:
 
 - money: `paid == held + released_to_seller + refunded_to_buyer`, all ≥ 0, and consistent with
@@ -7,7 +7,11 @@ with clock advances and ticks, and after every step the invariants that must alw
 - the stored projections (`orders`, `deadlines`) equal a from-scratch fold of `history()`, and
   `show()` agrees with that fold and with `advance(dry_run=True)`;
 - a refused command (any `ParcelFsmError`) appended nothing and changed no projection;
-- a keyed retry appends nothing and returns the events it first returned.
+- a keyed retry appends nothing and returns the events it first returned;
+- a command legal by construction in the caught-up state is accepted (not merely a
+  refusal tolerated), and scripted timer paths on a fresh order reach the long
+  deadlines: `dispute.auto_escalated`, `dispute.customs_document_missed`,
+  `parcel.return_started`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Final
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from strategies import ORDER_IDS, Data, broken_command, command, likely, placed, spans
 
 import parcelfsm
@@ -32,11 +36,50 @@ from parcelfsm.money import refund_for
 from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store.mapping import order_row
-from parcelfsm.testing import START, Scenario
+from parcelfsm.testing import DEFAULTS, START, Scenario
 
 HOWS: Final = {"seller_timeout", "seller_accepted", "agreement", "mediation", "customs_document_missed"}
 FAULTS: Final = {"seller", "buyer", "none", None}
 ALL_COMMANDS: Final = sorted(COMMAND_TYPES)
+MOVING: Final = frozenset(
+    {
+        "shipped",
+        "in_transit",
+        "at_customs",
+        "held_at_customs",
+        "at_pickup_point",
+        "out_for_delivery",
+        "returning",
+    }
+)
+#: scripted timer paths: the commands after placing and shipping, the days to wait, what must fire
+TIMER_PATHS: Final[dict[str, tuple[tuple[tuple[str, Data], ...], int, str]]] = {
+    "pickup": (
+        (("parcel.scanned", {"status": "in_transit"}), ("parcel.scanned", {"status": "at_pickup_point"})),
+        30,
+        "parcel.return_started",
+    ),
+    "mediation": (
+        (
+            ("dispute.opened", DEFAULTS["dispute.opened"]),
+            ("dispute.offer_made", {"by": "seller", "amount": 1000}),
+        ),
+        15,
+        "dispute.auto_escalated",
+    ),
+    "customs_document": (
+        (
+            (
+                "dispute.opened",
+                {**DEFAULTS["dispute.opened"], "reason": "customs_problem", "cause": "no_invoice"},
+            ),
+            ("dispute.offer_made", {"by": "seller", "amount": 1000}),
+            ("dispute.escalated", {"by": "buyer"}),
+        ),
+        7,
+        "dispute.customs_document_missed",
+    ),
+}
 
 
 def _deadline_rows(deadlines: Any) -> list[tuple[Any, ...]]:
@@ -183,6 +226,60 @@ class OrderBook(RuleBasedStateMachine):
         assert self.snapshot(other) == before_other
         event("keyed retry")
 
+    def send_legal(self, order_id: str, type_name: str, data: Data) -> list[StoredEvent]:
+        """A command legal by construction: a refusal fails the test."""
+        before = self.snapshot(order_id)
+        try:
+            events = self.orders.record(order_id, type_name, dict(data))
+        except ParcelFsmError as error:
+            raise AssertionError(
+                f"legal {type_name} on {order_id} refused: {error.type}: {error.message}"
+            ) from None
+        assert len(self.history(order_id)) == before[0] + len(events)
+        event(f"legal {type_name} accepted")
+        return events
+
+    @rule(data=st.data())
+    def legal_command(self, data: st.DataObject) -> None:
+        """In the state `show` reports now (deadlines caught up), a command the rules allow:
+        cancel before shipment, a scan of a moving parcel, a seller's offer while the
+        dispute awaits the seller. It must be accepted."""
+        placed_ids = [o for o in ORDER_IDS if self.history(o)]
+        order_id = data.draw(st.sampled_from(placed_ids), label="legal order")
+        view = self.orders.show(order_id)
+        states = view.states
+        if states["order"] == "awaiting_shipment":
+            self.send_legal(
+                order_id, "order.cancelled", {"by": data.draw(st.sampled_from(["buyer", "seller"]))}
+            )
+        elif states["dispute"] == "awaiting_seller" and view.state is not None and view.state.dispute:
+            asked = view.state.dispute.amount
+            offer = data.draw(st.integers(0, asked), label="offer")
+            self.send_legal(order_id, "dispute.offer_made", {"by": "seller", "amount": offer})
+        elif states["order"] in ("awaiting_delivery", "frozen") and states["parcel"] in MOVING:
+            self.send_legal(order_id, "parcel.scanned", {"status": "in_transit"})
+        else:
+            event("no legal command picked")
+
+    @precondition(lambda self: any(not self.history(o) for o in ORDER_IDS))
+    @rule(path=st.sampled_from(sorted(TIMER_PATHS)), early=st.integers(1, 3600))
+    def timer_path(self, path: str, early: int) -> None:
+        """On a fresh order, a scripted path to a long deadline: every command is accepted,
+        the deadline's event has not fired `early` seconds before it is due, and fires
+        when the clock reaches it."""
+        order_id = next(o for o in ORDER_IDS if not self.history(o))
+        steps, days, fires = TIMER_PATHS[path]
+        self.send_legal(order_id, "order.placed", DEFAULTS["order.placed"])
+        self.send_legal(order_id, "order.shipped", {})
+        for type_name, payload in steps:
+            self.send_legal(order_id, type_name, payload)
+        self.clock.advance(days=days, seconds=-early)
+        assert fires not in [e.type for e in self.orders.tick() if e.stream_id == order_id]
+        self.clock.advance(seconds=early)
+        fired = [e.type for e in self.orders.tick() if e.stream_id == order_id]
+        assert fires in fired, (path, fired)
+        event(f"timer path reached {fires}")
+
     @rule(span=spans(), tick=st.booleans())
     def advance(self, span: dt.timedelta, tick: bool) -> None:
         """Move the clock forwards (minutes to 40 days), and maybe tick."""
@@ -314,7 +411,7 @@ TestOrderBook = OrderBook.TestCase
 
 def test_keyed_retry_after_a_tick_returns_only_the_original_events() -> None:
     """A keyed command retried returns exactly what it first returned, not a tick's events
-    recorded at the same instant (CONTRACT §4 "Idempotency": the original events)."""
+    recorded at the same instant (docs/rules.md "Idempotency": the original events)."""
     scenario = Scenario()
     try:
         scenario.given("order.placed", "order.shipped")

@@ -459,7 +459,7 @@ def test_the_schema_takes_no_time_from_sqlite(file_orders, db_path):
 
 
 def test_events_table_has_the_contract_columns(file_orders, db_path):
-    """`events` has CONTRACT §1's columns plus prev_hash and hash."""
+    """`events` has docs/events.md's columns plus prev_hash and hash."""
     conn = sqlite3.connect(str(db_path))
     try:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
@@ -469,7 +469,7 @@ def test_events_table_has_the_contract_columns(file_orders, db_path):
 
 
 def test_history_json_has_the_contract_keys(orders, clock):
-    """Each `history` event carries the CONTRACT §3 keys."""
+    """Each `history` event carries the docs/cli.md keys."""
     orders.record("o-1", "order.placed", PLACED, key="p-1")
     [event] = orders.history("o-1")
     assert set(event.to_json()) >= EVENT_KEYS

@@ -1,4 +1,4 @@
-"""The dispute lifecycle (DOMAIN.md §4, CONTRACT.md §2).
+"""The dispute lifecycle (docs/rules.md, docs/events.md (states)).
 
 `none` is "no dispute" (shown as `null`). `resolved` and `closed` are final: a
 resolved dispute (even with refund 0) and a withdrawn one not reopened in time can

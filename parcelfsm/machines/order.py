@@ -1,4 +1,4 @@
-"""The order / escrow lifecycle (DOMAIN.md §1–2, CONTRACT.md §2).
+"""The order / escrow lifecycle (docs/rules.md–2, docs/events.md (states)).
 
 `none` is the state before `order.placed`. `finished` is a resting state: a dispute
 may still be opened inside the dispute window, which freezes the order again.

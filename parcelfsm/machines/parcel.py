@@ -1,6 +1,6 @@
-"""The parcel (logistics) lifecycle (DOMAIN.md §3, CONTRACT.md §1–2, §4 "Parcel").
+"""The parcel (logistics) lifecycle (docs/rules.md, docs/events.md–2, §4 "Parcel").
 
-A scan is the trigger `scan:<status>`; `SCAN_TARGETS` is CONTRACT's status → state
+A scan is the trigger `scan:<status>`; `SCAN_TARGETS` is the documented status → state
 table (`None`: the scan changes no state). A scan may move the parcel out of any
 moving state, and a genuine scan finds a `lost` parcel again: in the scan's state,
 or, for a no-change scan (attempt failed, unknown text …), back in the state it was
@@ -38,7 +38,7 @@ SCAN_TARGETS: Final[dict[str, str | None]] = {
     "delivery_canceled": None,
     "unknown": None,
 }
-#: states a scan can move the parcel out of (CONTRACT §4 "Parcel"), plus `lost`
+#: states a scan can move the parcel out of (docs/rules.md "Parcel"), plus `lost`
 MOVING: Final = (
     "shipped",
     "in_transit",

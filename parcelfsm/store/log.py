@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
@@ -20,9 +21,10 @@ import attrs
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
-from parcelfsm.errors import ConcurrencyConflict
+from parcelfsm.errors import ConcurrencyConflict, CorruptLog
 from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
+from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import row_hash
 from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
@@ -160,8 +162,17 @@ class EventLog:
         return self.backend.head(stream_id)
 
     def read_stream(self, stream_id: str) -> list[StoredEvent]:
-        """All events of one stream, in version order."""
-        return [to_event(r) for r in self.backend.select_stream(stream_id)]
+        """All events of one stream, in version order, after checking its chain.
+
+        Raises:
+            CorruptLog: the stored chain does not match (a forged or damaged stream is
+                refused, never shown), or a row cannot be read; names the position.
+        """
+        rows = self.backend.select_stream(stream_id)
+        problem = stream_problem(rows, self.secret)
+        if problem is not None:
+            raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
+        return [to_event(r) for r in rows]
 
     def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
         """(fingerprint, the events that keyed command appended) for a known key.
@@ -274,39 +285,28 @@ class EventLog:
         position of its stream.
         """
         problems: list[str] = []
-        stream: list[EventRow] = []
-        for row in self.iter_rows():
-            if stream and row.stream_id != stream[0].stream_id:
-                problems += self.chain_problems(stream)
-                stream = []
-            stream.append(row)
-        return problems + self.chain_problems(stream)
+        for _, rows in itertools.groupby(self.iter_rows(), key=lambda r: r.stream_id):
+            problem = stream_problem(rows, self.secret)
+            if problem is not None:
+                problems.append(problem)
+        return problems
 
-    def checked_streams(self, batch: int = PAGE) -> Iterator[tuple[str, list[StoredEvent], list[str]]]:
-        """Each stream with its events and the chain problems of its stored rows, in
-        stream-id order: `verify_chain` and `iter_streams` in one scan of the log."""
-        rows: list[EventRow] = []
-        for row in self.iter_rows(batch):
-            if rows and row.stream_id != rows[0].stream_id:
-                yield rows[0].stream_id, [to_event(r) for r in rows], self.chain_problems(rows)
-                rows = []
-            rows.append(row)
-        if rows:
-            yield rows[0].stream_id, [to_event(r) for r in rows], self.chain_problems(rows)
+    def audit(self, expect_head: tuple[int, str] | None = None) -> tuple[list[str], LogHead]:
+        """Whole-log checks in position order (see `parcelfsm.store.audit`): gapless
+        positions (not on PostgreSQL, whose sequences skip numbers), versions in position
+        order, and the head digest, compared with `expect_head` when given."""
+        audit = LogAudit(gapless=self.backend.name != "postgresql", expect=expect_head)
+        last = 0
+        while rows := self.backend.select_after(last, PAGE):
+            for row in rows:
+                audit.feed(row)
+            last = rows[-1].position
+        head = audit.finish()
+        return audit.problems, head
 
-    def chain_problems(self, rows: Sequence[EventRow]) -> list[str]:
-        """The first break in one stream's rows (versions 1..n, prev_hash, hash), if any."""
-        version, prev = 0, ""
-        for row in rows:
-            where = f"{row.stream_id}: {{}} at position {row.position} (v{row.version})"
-            if row.version != version + 1:
-                return [where.format(f"version gap (v{version} then v{row.version})")]
-            if row.prev_hash != prev:
-                return [where.format("prev_hash mismatch")]
-            if row_hash(row, prev, self.secret) != row.hash:
-                return [where.format("hash mismatch: content was altered")]
-            version, prev = row.version, row.hash
-        return []
+    def log_head(self) -> LogHead:
+        """The digest of the whole log in position order (`parcelfsm head`)."""
+        return self.audit()[1]
 
     def close(self) -> None:
         """Close the backend."""

@@ -36,6 +36,7 @@ from parcelfsm.errors import (
     StorageError,
     ValidationError,
 )
+from parcelfsm.store.files import check_file, check_schema
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
 
@@ -143,8 +144,7 @@ class SQLiteBackend:
         mode = _sync_mode(synchronous)
         if self.path != ":memory:" and not os.path.exists(self.path) and (read_only or not create):
             raise NotFound(f"database {self.path!r} does not exist (create it with `parcelfsm init`)")
-        if self.path != ":memory:" and os.path.isdir(self.path):
-            raise CorruptLog(f"database {self.path!r} is a directory, not an SQLite file")
+        check_file(self.path)  # a directory, /dev/null, random bytes: CorruptLog naming it
         if (
             not read_only
             and self.path != ":memory:"
@@ -220,6 +220,7 @@ class SQLiteBackend:
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_schema(self) -> None:
+        check_schema(self._conn, self.path)  # a foreign `events` table: CorruptLog
         names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = {"events", "orders", "deadlines", "keys"} - names
         if missing:
@@ -262,7 +263,7 @@ class SQLiteBackend:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise _translate(exc, "commit") from None
+            raise _translate(self.path, exc, "commit") from None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -291,7 +292,7 @@ class SQLiteBackend:
         try:
             self._conn.execute(statement)
         except sqlite3.Error as exc:
-            raise _translate(exc, "begin") from None
+            raise _translate(self.path, exc, "begin") from None
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -302,7 +303,7 @@ class SQLiteBackend:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise _translate(exc, "query") from None
+            raise _translate(self.path, exc, "query") from None
 
     # -- recorder ---------------------------------------------------------------------
 
@@ -337,7 +338,7 @@ class SQLiteBackend:
                         f"order {r.stream_id!r} moved on concurrently (v{r.version})"
                     ) from None
                 except sqlite3.Error as exc:
-                    raise _translate(exc, "insert") from None
+                    raise _translate(self.path, exc, "insert") from None
                 assert cur.lastrowid is not None
                 positions.append(cur.lastrowid)
             for k in keys:
@@ -402,7 +403,7 @@ class SQLiteBackend:
                 if deadlines:
                     self._conn.executemany(INSERT_DEADLINE, deadlines)
             except sqlite3.Error as exc:
-                raise _translate(exc, "insert") from None
+                raise _translate(self.path, exc, "insert") from None
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""
@@ -473,12 +474,12 @@ def _deadline_tuple(d: DeadlineRow) -> tuple[Any, ...]:
     return (d.stream_id, d.kind, d.due_at, d.due_us, d.rank, d.rule, d.set_by_version, d.on_expiry, d.alert)
 
 
-def _translate(exc: sqlite3.Error, doing: str) -> Exception:
+def _translate(path: str, exc: sqlite3.Error, doing: str) -> Exception:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return ConcurrencyConflict(f"the database stayed busy ({doing}): {text}")
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-        return CorruptLog(f"the database cannot be read ({doing}): {text}")
+        return CorruptLog(f"database {path!r:.200} cannot be read ({doing}): {text}")
     if "readonly" in text or "read-only" in text:
         return ValidationError(f"the database is read-only: {text}")
     return StorageError(f"database error ({doing}): {text}")
