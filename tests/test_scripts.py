@@ -191,5 +191,5 @@ def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_p
         assert "target" in r and "met" in r
     assert report["fsync_before"]["median_us"] > 0
     text = table.read_text(encoding="utf-8")
-    assert text.count("| append_single |") == 4
+    assert text.count("| append_single |") == 6  # the summary (large size) and every row
     assert "fsync" in text and ("eventsourcing get+save" in text) == HAS_EVENTSOURCING
