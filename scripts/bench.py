@@ -289,9 +289,7 @@ def one_size(
             row("tick", sync, n_orders, base.measured(partial(pf_tick, placed, tick_db, sync), repeats))
         )
     # the import as a user runs it: a whole process, its peak memory
-    peak = base.cli_peak(
-        ["--db", fresh(os.path.join(d, "cli-import.db")), "import", lines]
-    )
+    peak = base.cli_peak(["--db", fresh(os.path.join(d, "cli-import.db")), "import", lines])
     for r in rows:
         if r["measure"] == "import":
             r["process"] = peak
