@@ -20,6 +20,7 @@ from parcelfsm.events import from_data
 from parcelfsm.fold import evolve
 from parcelfsm.policy import Policy
 from parcelfsm.records import NewEvent
+from parcelfsm.s10 import validate_tracking_number
 from parcelfsm.state import OrderState
 
 ORDER_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -132,8 +133,6 @@ def stored_data(type_name: str, data: dict[str, Any], policy: Policy) -> dict[st
 
         data["status"] = normalize(data["text"])
     elif type_name in ("order.shipped", "parcel.track_replaced") and data.get("tracking_number"):
-        from parcelfsm.tracking import validate_tracking_number
-
         data["tracking_number"] = validate_tracking_number(data["tracking_number"])
     return data
 
