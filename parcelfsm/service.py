@@ -81,7 +81,7 @@ class Orders(OrderReads, Maintenance, Generic[C]):
 
     @property
     def store(self) -> EventLog:
-        """The event log (the name parcelfsm 0.1 used)."""
+        """The event log (an alias of `log`)."""
         return self.log
 
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:

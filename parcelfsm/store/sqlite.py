@@ -143,7 +143,7 @@ class SQLiteBackend:
         self._depth = 0
         mode = _sync_mode(synchronous)
         if self.path != ":memory:" and not os.path.exists(self.path) and (read_only or not create):
-            raise NotFound(f"database {self.path!r} does not exist (create it with `parcelfsm init`)")
+            raise NotFound(f"database {self.path!r} does not exist (it is created by init or by a write)")
         check_file(self.path)  # a directory, /dev/null, random bytes: CorruptLog naming it
         if (
             not read_only
