@@ -32,13 +32,14 @@ import click
 
 from parcelfsm import __version__, render, timers
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
-from parcelfsm.errors import CorruptLog, NotFound, ValidationError, quote
+from parcelfsm.errors import CorruptLog, ValidationError, quote
 from parcelfsm.events import COMMAND_TYPES
 from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
 from parcelfsm.service import Orders
 from parcelfsm.service import open as open_orders
 from parcelfsm.store.files import translate
+from parcelfsm.store.redaction import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: how far ahead of the system clock a write may be dated without --allow-future
@@ -90,13 +91,6 @@ class Env:
     def orders(self, *, must_exist: bool = False) -> Orders:
         """The order book; `must_exist` (read commands) refuses a missing database file."""
         if self._orders is None:
-            if must_exist:
-                missing = _missing_db(self.db)
-                if missing is not None:
-                    raise NotFound(
-                        f"database {missing!r} does not exist (create it with `parcelfsm init` "
-                        "or by recording an order)"
-                    )
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
             secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
             self._orders = open_orders(
@@ -119,14 +113,6 @@ class Env:
             click.echo(json.dumps(payload, ensure_ascii=False))
         else:
             click.echo(human)
-
-
-def _missing_db(db: str) -> str | None:
-    """The file a plain path or `sqlite:///PATH` names when it does not exist, else None."""
-    path = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
-    if path == ":memory:" or path.startswith("memory:") or "://" in path or not path:
-        return None
-    return None if Path(path).exists() else path
 
 
 def output_options(fn: F) -> F:
@@ -154,10 +140,11 @@ def handled(fn: F) -> F:
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # the boundary: nothing untyped gets past here
-            error = translate(exc, env.db)
+            shown = redact(env.db)
+            error = translate(exc, shown)
             message = " ".join(error.message.splitlines())
-            if isinstance(error, CorruptLog) and env.db not in message and "position" not in message:
-                message = f"database {quote(env.db)}: {message}"
+            if isinstance(error, CorruptLog) and shown not in message and "position" not in message:
+                message = f"database {quote(shown)}: {message}"
             if env.as_json:
                 body = {"error": {"type": error.type, "message": message}}
                 click.echo(json.dumps(body, ensure_ascii=False))
@@ -518,11 +505,12 @@ def replay(
 
 
 @cli.command()
+@output_options
 @handled
 def head(env: Env) -> None:
     """Digest of the whole log in position order (POSITION:HEX); keep it elsewhere and
     check it later with `replay --verify --expect-head`."""
-    log_head = env.orders().head()
+    log_head = env.orders(must_exist=True).head()
     env.emit(log_head.to_json(), log_head.token)
 
 
@@ -591,6 +579,7 @@ def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: b
 def import_(env: Env, file: str) -> None:
     """Bulk-load stored events from JSON lines (idempotent by stream and version)."""
     env.guard_write()
+    # the input is opened (and counted) before the database is opened or created
     total = _count_lines(file) if file != "-" else 0
     report = env.orders().import_lines(_stream(file), progress=_progress, total=total)
     env.emit(report.to_json(), report.to_text())
@@ -602,7 +591,7 @@ def _count_lines(file: str) -> int:
         with open(file, "rb") as handle:
             return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     except OSError as exc:
-        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+        raise ValidationError(f"FILE: cannot read {quote(file)}: {quote(str(exc))}") from None
 
 
 def _stream(file: str) -> Iterator[str]:
@@ -614,16 +603,17 @@ def _stream(file: str) -> Iterator[str]:
             for line in handle:
                 yield line.rstrip("\r\n")
     except (OSError, UnicodeError) as exc:
-        raise ValidationError(f"FILE: cannot read {file!r}: {exc}") from None
+        raise ValidationError(f"FILE: cannot read {quote(file)}: {quote(str(exc))}") from None
 
 
 @cli.command()
 @click.argument("order", required=False)
+@output_options
 @handled
 def export(env: Env, order: str | None) -> None:
     """Dump stored events as JSON lines (one per line) to stdout."""
     orders = env.orders(must_exist=True)
-    total = len(orders.history(order)) if order else orders.store.count_events()
+    total = len(orders.history(order)) if order else orders.log.count_events()
     with _progress(total, "export") as bar:
         for event in orders.export_events(order):
             click.echo(json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True))

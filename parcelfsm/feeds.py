@@ -20,7 +20,7 @@ from parcelfsm.errors import ValidationError
 from parcelfsm.feeds_17track import parse_17track
 from parcelfsm.feeds_aftership import AFTERSHIP_REFINE, AFTERSHIP_TAGS, parse_aftership
 from parcelfsm.feeds_cainiao import parse_cainiao
-from parcelfsm.feeds_common import Checkpoint, Feed, iso_utc
+from parcelfsm.feeds_common import Checkpoint, Feed
 
 FORMATS: Final[tuple[str, ...]] = ("auto", "cainiao", "aftership", "17track")
 
@@ -81,7 +81,6 @@ __all__ = [
     "Checkpoint",
     "Feed",
     "detect_format",
-    "iso_utc",
     "parse_17track",
     "parse_aftership",
     "parse_cainiao",

@@ -16,14 +16,9 @@ from typing import Any, Final
 
 import attrs
 
-from parcelfsm.clock import to_utc
+from parcelfsm.clock import format_time, to_utc
 from parcelfsm.errors import ValidationError
 from parcelfsm.tracking import STATUSES, normalize_key, validate_tracking_number
-
-
-def iso_utc(at: datetime) -> str:
-    """`2026-03-05T10:00:00Z` (fractional seconds only when there are some)."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -50,12 +45,12 @@ class Checkpoint:
         normalizer does not know falls back to the text itself.
         """
         code = self.code or (self.status if self.status != "unknown" else normalize_key(self.text))
-        return f"{tracking_number}|{iso_utc(self.at)}|{code}"
+        return f"{tracking_number}|{format_time(self.at)}|{code}"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict of the checkpoint."""
         return {
-            "at": iso_utc(self.at),
+            "at": format_time(self.at),
             "status": self.status,
             "text": self.text,
             "code": self.code,
@@ -120,7 +115,7 @@ def finish(tracking_number: Any, field: str, carrier: str | None, found: list[Ch
             seen.add(key)
             unique.append(cp)
     warnings = tuple(
-        f"{iso_utc(cp.at)}: unknown status text {cp.text!r}"
+        f"{format_time(cp.at)}: unknown status text {cp.text!r}"
         + (f" (code {cp.code})" if cp.code else "")
         + " kept as unknown"
         for cp in unique
@@ -218,7 +213,6 @@ __all__ = [
     "entries",
     "epoch_ms",
     "finish",
-    "iso_utc",
     "local_time",
     "origin_customs",
     "text_of",

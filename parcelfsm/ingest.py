@@ -17,7 +17,7 @@ import attrs
 
 from parcelfsm.clock import format_time
 from parcelfsm.commands import Command, Recorded
-from parcelfsm.errors import ValidationError
+from parcelfsm.errors import ValidationError, quote
 from parcelfsm.feeds import parse_feed
 from parcelfsm.state import OrderState
 
@@ -88,7 +88,7 @@ def plan_ingest(state: OrderState, payload: Any, format: str = "auto") -> Ingest
     number = feed.tracking_number or state.tracking_number
     if number is None or (feed.tracking_number and feed.tracking_number not in known):
         raise ValidationError(
-            f"tracking_number: {feed.tracking_number!r:.60} is not a number order {state.order_id!r} had"
+            f"tracking_number: {quote(feed.tracking_number, 60)} is not a number order {state.order_id!r} had"
             + (f" ({', '.join(known)})" if known else " (it has none)")
         )
     commands = []

@@ -6,17 +6,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
-
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def is_currency(code: str) -> bool:
-    """True for an ISO 4217-shaped code (three upper-case letters)."""
-    return bool(_CURRENCY.match(code))
 
 
 @attrs.frozen

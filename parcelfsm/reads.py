@@ -17,7 +17,7 @@ from parcelfsm.allowed import Allowed
 from parcelfsm.clock import Clock, to_utc
 from parcelfsm.deadlines import Deadline
 from parcelfsm.decide import check_order_id, fire_due
-from parcelfsm.errors import CorruptLog, NotFound, ParcelFsmError, ValidationError
+from parcelfsm.errors import CorruptLog, NotFound, ParcelFsmError, ValidationError, quote
 from parcelfsm.fold import fold, fold_at
 from parcelfsm.orders_filter import order_filter
 from parcelfsm.records import NewEvent, StoredEvent
@@ -38,7 +38,7 @@ def folded(order_id: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         raise
     except ParcelFsmError as exc:
         raise CorruptLog(
-            f"order {order_id!r:.100}: the stored stream does not fold ({exc.type}: {exc.message})"
+            f"order {quote(order_id)}: the stored stream does not fold ({exc.type}: {exc.message})"
         ) from None
 
 

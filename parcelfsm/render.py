@@ -48,7 +48,7 @@ def deadlines(items: Sequence[Deadline], *, with_order: bool = False) -> str:
 
 
 def view(v: OrderView) -> str:
-    """`show` as text: states, money, deadlines, alerts, advice."""
+    """`show` as text: states, money, deadlines, alerts, the commands allowed now, advice."""
     m = v.money
 
     def money(minor: int) -> str:
@@ -84,6 +84,8 @@ def view(v: OrderView) -> str:
         )
     out.append("")
     out.append("alerts: " + (", ".join(v.alerts) if v.alerts else "none"))
+    legal = [a.type for a in v.allowed if a.allowed]
+    out.append("allowed now: " + (", ".join(legal) if legal else "nothing (the order is final)"))
     out.append("advice:")
     for a in v.advice:
         by = f" [by {format_time(a.by)}]" if a.by else ""

@@ -25,7 +25,7 @@ from typing_extensions import TypeVar as DefaultTypeVar
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import check_order_id, decide, fire_due, same_command
-from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsmError, ValidationError
+from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsmError, ValidationError, quote
 from parcelfsm.fold import fold
 from parcelfsm.maintenance import Maintenance
 from parcelfsm.policy import Policy
@@ -81,7 +81,7 @@ class Orders(OrderReads, Maintenance, Generic[C]):
 
     @property
     def store(self) -> EventLog:
-        """The event log (the name parcelfsm 0.1 used)."""
+        """The event log (an alias of `log`)."""
         return self.log
 
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
@@ -221,7 +221,7 @@ class Orders(OrderReads, Maintenance, Generic[C]):
             same = fp == fingerprint(c.order_id, c.type, c.data if c.data is not None else {})
         if not same:
             raise IdempotencyConflict(
-                f"key {c.key!r:.100} was used for another command (stream, type or data differ)"
+                f"key {quote(c.key)} was used for another command (stream, type or data differ)"
             )
         return events
 

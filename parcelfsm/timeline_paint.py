@@ -59,10 +59,6 @@ MONEY: Final = (
     ("refunded", "refunded to buyer", "#7c3aed"),
 )
 #: ISO 4217 minor-unit exponents that are not 2 (the common ones)
-EXPONENT: Final = {
-    **dict.fromkeys(("JPY", "KRW", "VND", "CLP", "ISK", "XAF", "XOF", "PYG", "UGX"), 0),
-    **dict.fromkeys(("BHD", "KWD", "OMR", "JOD", "TND", "LYD", "IQD"), 3),
-}
 DEFS: Final = (
     '<defs><pattern id="paused" width="6" height="6" patternUnits="userSpaceOnUse" '
     'patternTransform="rotate(45)"><rect width="6" height="6" fill="#dbeafe"/>'
@@ -73,14 +69,6 @@ STYLE: Final = (
     ".mark:hover circle{stroke-width:3}.bar:hover text{font-weight:700}"
     ".segment:hover rect{filter:brightness(0.93)}</style>"
 )
-
-
-def amount(minor: int, currency: str) -> str:
-    """Minor units as a decimal amount with its currency code (`2599, "USD"` → `25.99 USD`)."""
-    exp = EXPONENT.get(currency, 2)
-    sign, units = ("-" if minor < 0 else ""), abs(minor)
-    text = str(units) if exp == 0 else f"{units // 10**exp}.{units % 10**exp:0{exp}d}"
-    return f"{sign}{text} {currency}"
 
 
 def short_time(t: dt.datetime) -> str:

@@ -20,6 +20,7 @@ from typing import Final
 import attrs
 
 from parcelfsm.clock import format_time
+from parcelfsm.money_format import format_money
 from parcelfsm.timeline import LANES, Bar, Mark, Segment, Timeline
 from parcelfsm.timeline_paint import (
     DEFS,
@@ -39,7 +40,6 @@ from parcelfsm.timeline_paint import (
     STATUS_FILL,
     STYLE,
     WIDTH,
-    amount,
     el,
     halo,
     legend,
@@ -245,7 +245,7 @@ class Drawing:
         self.out.append(text(16, self.y + 4, f"Money ({tl.currency})", 14, font_weight="700", fill=INK))
         for i, (attr, label, colour) in enumerate(MONEY):
             y = top + 12 + i * 17
-            value = amount(getattr(tl.money[-1], attr), tl.currency)
+            value = format_money(getattr(tl.money[-1], attr), tl.currency)
             self.out += [
                 el("rect", x=16, y=y - 9, width=10, height=10, rx=2, fill=colour),
                 text(31, y, f"{label}: {value}", 11, fill=INK),
@@ -256,7 +256,7 @@ class Drawing:
             end = tl.money[i + 1].at if i + 1 < len(tl.money) else tl.now
             x0, x1 = scale.x(point.at), scale.x(end)
             width, y = max(x1 - x0, 1), top + height
-            lines = [f"{label}: {amount(getattr(point, a), tl.currency)}" for a, label, _ in MONEY]
+            lines = [f"{label}: {format_money(getattr(point, a), tl.currency)}" for a, label, _ in MONEY]
             cells = []
             for attr, _, colour in reversed(MONEY):
                 value = getattr(point, attr)
@@ -265,13 +265,13 @@ class Drawing:
                     continue
                 y -= h
                 cells.append(el("rect", x=x0, y=round(y, 1), width=width, height=round(h, 1), fill=colour))
-                caption = f"{attr} {amount(value, tl.currency)}"
+                caption = f"{attr} {format_money(value, tl.currency)}"
                 if h >= 15 and text_width(caption, 12) + 12 < width:
                     ink = "#ffffff" if attr == "refunded" else INK
                     cells.append(text((x0 + x1) / 2, round(y + h / 2 + 4, 1), caption, 12, fill=ink,
                                       text_anchor="middle"))  # fmt: skip
             tip = "\n".join(
-                [f"from {format_time(point.at)}", f"paid {amount(point.paid, tl.currency)}", *lines]
+                [f"from {format_time(point.at)}", f"paid {format_money(point.paid, tl.currency)}", *lines]
             )
             self.out.append(f'<g class="money-step">{"".join(cells)}{title(tip)}</g>')
         self.out.append("</g>")

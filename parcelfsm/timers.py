@@ -35,6 +35,8 @@ MAX_SLEEP: Final = 60.0
 STOP_CHECK: Final = 0.5
 #: back-off when deadlines are due but other workers hold all of them (seconds)
 BUSY_BACKOFF: Final = 0.05
+#: seconds to wait after a conflict or while the database server is unavailable
+UNAVAILABLE_BACKOFF: Final = 1.0
 _FAR: Final = 2**62
 
 
@@ -60,13 +62,15 @@ def run_timers(
     while not stop.is_set():
         try:
             fired, claimed = orders.fire_batch(orders.now(), batch)
-        except ConcurrencyConflict:  # a racing writer (or a deadlock victim): nothing was
-            fired, claimed = [], 0  # written; the next batch picks these orders up again
-        total += len(fired)
-        if fired and on_batch is not None:
-            on_batch(fired)
-        if claimed < batch:  # else more may be due right now
-            _idle(orders, stop, max_sleep, others_hold_them=claimed == 0)
+            total += len(fired)
+            if fired and on_batch is not None:
+                on_batch(fired)
+            if claimed < batch:  # else more may be due right now
+                _idle(orders, stop, max_sleep, others_hold_them=claimed == 0)
+        except ConcurrencyConflict:
+            # a racing writer, a deadlock victim, or the server away for a moment: nothing
+            # was written; the next batch picks these orders up again
+            stop.wait(UNAVAILABLE_BACKOFF)
     return total
 
 

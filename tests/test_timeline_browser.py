@@ -167,7 +167,7 @@ def test_chromium_renders_lanes_bars_labels_and_runs_the_tooltip_script(page: Pa
         assert label in text
     for words in ("Order / escrow", "Parcel", "Dispute", "Deadlines", "Money (USD)", "now  Mar 24 10:00"):
         assert words in text, words
-    assert "refunded 25.99 USD" in text
+    assert "refunded $25.99" in text
     assert len(dom.with_class("money-step")) == 2 and len(dom.with_class("now")) == 1
     tips = [a for _, a in dom.elements if "data-tip" in a]
     source_titles = page.read_text(encoding="utf-8").count("<title>") - 1  # the document's own

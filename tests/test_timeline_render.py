@@ -21,10 +21,11 @@ import parcelfsm
 from parcelfsm.cli import cli
 from parcelfsm.clock import ManualClock
 from parcelfsm.machines import MACHINES
+from parcelfsm.money_format import format_money
 from parcelfsm.testing import DEFAULTS, Scenario
 from parcelfsm.timeline import order_timeline
 from parcelfsm.timeline_html import render_html, render_svg
-from parcelfsm.timeline_paint import STATE_FILL, amount
+from parcelfsm.timeline_paint import STATE_FILL
 from parcelfsm.timeline_svg import deadline_rows, svg, ticks, window
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -130,7 +131,7 @@ def test_svg_is_a_standalone_document_with_lanes_bars_money_and_now(tmp_path: Pa
     assert len([g for g in groups if g.get("class") == "money-step"]) == len(model.money) == 2
     assert len([g for g in groups if g.get("class") == "now"]) == 1
     words = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
-    assert "refunded 25.99 USD" in words and "held 25.99 USD" in words
+    assert "refunded $25.99" in words and "held $25.99" in words
 
 
 def test_json_output_is_the_model(tmp_path: Path) -> None:
@@ -177,14 +178,14 @@ def test_unknown_order_and_bad_input_are_typed_errors_without_traceback(tmp_path
     assert not (tmp_path / "missing").exists()
 
 
-def test_amounts_are_shown_with_the_currency_exponent() -> None:
-    """Minor units read as money: 2 decimals by default, none for JPY, 3 for BHD."""
-    assert [amount(2599, "USD"), amount(4000, "JPY"), amount(40000, "BHD"), amount(5, "EUR")] == [
-        "25.99 USD",
-        "4000 JPY",
-        "40.000 BHD",
-        "0.05 EUR",
-    ]
+def test_the_money_lane_writes_amounts_as_show_does(tmp_path: Path) -> None:
+    """The timeline uses the same money formatting as `show` (the currency's exponent)."""
+    db = tmp_path / "orders.db"
+    with parcelfsm.open(str(db), clock=ManualClock("2026-03-01T10:00:00Z")) as orders:
+        placed = {**DEFAULTS["order.placed"], "currency": "BHD", "amount": 40000, "shipping_cost": 500}
+        orders.record("o-1", "order.placed", placed)
+        page = render_html(orders, "o-1")
+    assert format_money(40000, "BHD") in page and "40.000" in format_money(40000, "BHD")
 
 
 def test_event_text_is_escaped_in_the_page_and_the_svg(tmp_path: Path) -> None:

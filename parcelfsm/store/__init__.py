@@ -12,14 +12,17 @@ module per backend: `memory.py`, `sqlite.py`, `postgres.py`.
 from __future__ import annotations
 
 import importlib.util
+import re
 
 from parcelfsm.errors import ValidationError
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.log import EventLog
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.redaction import redact
 
 POSTGRES_EXTRA = "pip install 'parcelfsm[postgres]'"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def open_backend(
@@ -38,6 +41,10 @@ def open_backend(
         from parcelfsm.store.memory import MemoryBackend
 
         return MemoryBackend(read_only=read_only)
+    if _SCHEME.match(target) and not target.startswith(("postgresql://", "postgres://", "sqlite://")):
+        raise ValidationError(
+            f"db: {redact(target)[:100]!r} is not a file path, sqlite:///PATH, memory: or postgresql://…"
+        )
     if target.startswith(("postgresql://", "postgres://")):
         if importlib.util.find_spec("psycopg") is None:
             raise ValidationError(f"db: PostgreSQL needs the postgres extra: {POSTGRES_EXTRA}")
@@ -59,4 +66,5 @@ __all__ = [
     "OrderFilter",
     "OrderRow",
     "open_backend",
+    "redact",
 ]

@@ -12,7 +12,7 @@ import datetime as dt
 from parcelfsm.canonical import parse_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline, active_alerts, settled_open_deadlines
-from parcelfsm.errors import CorruptLog, ParcelFsmError
+from parcelfsm.errors import CorruptLog, ParcelFsmError, quote
 from parcelfsm.events import upcast
 from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
@@ -43,7 +43,7 @@ def to_event(row: EventRow) -> StoredEvent:
         raise
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise CorruptLog(
-            f"stored event at position {row.position} ({row.stream_id!r:.60} v{row.version}) "
+            f"stored event at position {row.position} ({quote(row.stream_id, 60)} v{row.version}) "
             f"cannot be read: {type(exc).__name__}"
         ) from None
     return StoredEvent(

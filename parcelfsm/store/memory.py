@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
@@ -151,7 +152,8 @@ class MemoryBackend:
         """Nothing to release."""
 
     def wait(self, seconds: float) -> None:
-        """In memory no other process writes: nothing to wait for."""
+        """No other process writes to memory: nothing can wake us early, so just sleep."""
+        time.sleep(max(0.0, seconds))
 
     # -- projections ------------------------------------------------------------------
 

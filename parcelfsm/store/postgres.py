@@ -39,7 +39,6 @@ types (`StorageError`, `CorruptLog`, `ConcurrencyConflict`, `IdempotencyConflict
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -60,6 +59,7 @@ from parcelfsm.errors import (
 from parcelfsm.store import postgres_sql as q
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.redaction import redact
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -72,7 +72,7 @@ class _Session(threading.local):
 
 
 def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)[:200]
+    return redact(url)[:200]
 
 
 class PostgresBackend:
@@ -395,6 +395,9 @@ def _translate(exc: psycopg.Error, doing: str) -> ParcelFsmError:
         | psycopg.errors.QueryCanceled,
     ):
         return ConcurrencyConflict(f"the database is busy ({doing}): {text}")
+    if isinstance(exc, psycopg.OperationalError):
+        # the server went away (restart, failover, network): a caller may try again
+        return ConcurrencyConflict(f"the database server is unavailable ({doing}): {text}")
     if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
         return ValidationError(f"the database is read-only: {text}")
     if isinstance(exc, psycopg.DataError):

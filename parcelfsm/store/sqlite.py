@@ -35,6 +35,7 @@ from parcelfsm.errors import (
     NotFound,
     StorageError,
     ValidationError,
+    quote,
 )
 from parcelfsm.store.files import check_file, check_schema
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
@@ -143,7 +144,7 @@ class SQLiteBackend:
         self._depth = 0
         mode = _sync_mode(synchronous)
         if self.path != ":memory:" and not os.path.exists(self.path) and (read_only or not create):
-            raise NotFound(f"database {self.path!r} does not exist (create it with `parcelfsm init`)")
+            raise NotFound(f"database {self.path!r} does not exist (it is created by init or by a write)")
         check_file(self.path)  # a directory, /dev/null, random bytes: CorruptLog naming it
         if (
             not read_only
@@ -332,7 +333,7 @@ class SQLiteBackend:
                 except sqlite3.IntegrityError as exc:
                     if "key" in str(exc):
                         raise IdempotencyConflict(
-                            f"key {r.key!r:.100} is already used by another event"
+                            f"key {quote(r.key)} is already used by another event"
                         ) from None
                     raise ConcurrencyConflict(
                         f"order {r.stream_id!r} moved on concurrently (v{r.version})"
@@ -347,7 +348,7 @@ class SQLiteBackend:
                         INSERT_KEY, (k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint)
                     )
                 except sqlite3.IntegrityError:
-                    raise IdempotencyConflict(f"key {k.key!r:.100} was used by another command") from None
+                    raise IdempotencyConflict(f"key {quote(k.key)} was used by another command") from None
         return positions
 
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
@@ -479,7 +480,7 @@ def _translate(path: str, exc: sqlite3.Error, doing: str) -> Exception:
     if "locked" in text or "busy" in text:
         return ConcurrencyConflict(f"the database stayed busy ({doing}): {text}")
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-        return CorruptLog(f"database {path!r:.200} cannot be read ({doing}): {text}")
+        return CorruptLog(f"database {quote(path, 200)} cannot be read ({doing}): {text}")
     if "readonly" in text or "read-only" in text:
         return ValidationError(f"the database is read-only: {text}")
     return StorageError(f"database error ({doing}): {text}")
@@ -488,5 +489,5 @@ def _translate(path: str, exc: sqlite3.Error, doing: str) -> Exception:
 def _sync_mode(value: str) -> str:
     mode = value.upper()
     if mode not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise StorageError(f"synchronous: {value!r:.40} is not OFF, NORMAL, FULL or EXTRA")
+        raise StorageError(f"synchronous: {quote(value, 40)} is not OFF, NORMAL, FULL or EXTRA")
     return mode
