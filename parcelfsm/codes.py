@@ -1,45 +1,37 @@
-"""ISO codes: countries (ISO 3166-1 alpha-2, via pycountry) and currencies (ISO 4217).
+"""ISO codes: countries (ISO 3166-1 alpha-2) and currencies (ISO 4217).
 
 A currency is valid when ISO 4217 lists it *with* a minor unit (so `XAU`, `XXX` and
 other codes without one are refused: an amount in minor units would mean nothing).
-The minor-unit exponent comes from the ISO 4217 table shipped by the `iso4217`
-package; pycountry confirms the code is current. See docs/rules.md ("Money").
+Both tables are in `parcelfsm.iso_codes`, generated from pycountry and iso4217 by
+`scripts/gen_iso_codes.py` and drift-tested, so no command pays for loading those
+packages. See docs/rules.md ("Money").
 """
 
 from __future__ import annotations
 
-import functools
+from parcelfsm.errors import ValidationError, quote
+from parcelfsm.iso_codes import COUNTRIES, CURRENCY_EXPONENTS
 
-from parcelfsm.errors import ValidationError
 
-
-@functools.cache
 def minor_exponent(currency: str) -> int:
     """Digits after the decimal point of `currency` per ISO 4217 (EUR 2, JPY 0, BHD 3).
 
     Raises:
         ValidationError: not a current ISO 4217 code with a minor unit.
     """
-    import iso4217
-    import pycountry
-
-    if not isinstance(currency, str) or pycountry.currencies.get(alpha_3=currency) is None:
-        raise ValidationError(f"currency: {currency!r} is not an ISO 4217 currency code")
-    try:
-        exponent = iso4217.Currency(currency).exponent
-    except ValueError:
-        exponent = None
+    if not isinstance(currency, str):
+        raise ValidationError(f"currency: {quote(currency)} is not an ISO 4217 currency code")
+    exponent = CURRENCY_EXPONENTS.get(currency)
     if exponent is None:
-        raise ValidationError(f"currency: {currency} has no minor unit in ISO 4217 (not a money currency)")
-    return int(exponent)
+        raise ValidationError(
+            f"currency: {quote(currency)} is not an ISO 4217 currency code with a minor unit"
+        )
+    return exponent
 
 
-@functools.cache
 def is_country(code: str) -> bool:
     """True for an ISO 3166-1 alpha-2 code of a current country (`US`, `RU`, `BR`)."""
-    import pycountry
-
-    return isinstance(code, str) and len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+    return isinstance(code, str) and code in COUNTRIES
 
 
 def check_country(code: str, field: str = "destination_country") -> None:

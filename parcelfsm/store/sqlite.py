@@ -43,31 +43,6 @@ from parcelfsm.store.recorder import EventRow, KeyRow
 
 SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_MS: Final = 30_000
-SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS events (
-        position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, version INTEGER NOT NULL,
-        type TEXT NOT NULL, schema_version INTEGER, occurred_at TEXT NOT NULL,
-        recorded_at TEXT NOT NULL, due_at TEXT, key TEXT, data TEXT NOT NULL,
-        prev_hash TEXT, hash TEXT NOT NULL)""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS idx_events_stream_id_version ON events (stream_id, version)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS idx_events_key ON events (key)",
-    """CREATE TABLE IF NOT EXISTS orders (
-        stream_id TEXT PRIMARY KEY, version INTEGER, order_state TEXT, parcel_state TEXT,
-        dispute_state TEXT, currency TEXT, paid INTEGER, held INTEGER,
-        released_to_seller INTEGER, refunded_to_buyer INTEGER, policy_version TEXT,
-        alerts TEXT NOT NULL DEFAULT '')""",
-    """CREATE TABLE IF NOT EXISTS deadlines (
-        stream_id TEXT, kind TEXT, due_at TEXT, due_us INTEGER, rank INTEGER, rule TEXT,
-        set_by_version INTEGER, on_expiry TEXT, alert TEXT, PRIMARY KEY (stream_id, kind))""",
-    """CREATE INDEX IF NOT EXISTS idx_deadlines_due_us_rank_set_by_version_stream_id
-        ON deadlines (due_us, rank, set_by_version, stream_id)""",
-    """CREATE TABLE IF NOT EXISTS keys (
-        key TEXT PRIMARY KEY, stream_id TEXT, first_version INTEGER, last_version INTEGER,
-        fingerprint TEXT)""",
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
-)
-# schema 1 (parcelfsm 0.1) had no orders.alerts column; everything else is the same
-MIGRATE_1_2: Final = ("ALTER TABLE orders ADD COLUMN alerts TEXT NOT NULL DEFAULT ''",)
 EVENT_COLUMNS: Final = (
     "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash"
@@ -209,11 +184,7 @@ class SQLiteBackend:
                         f"database {self.path!r} holds an `events` table that is not parcelfsm's"
                     )
                 version = int(legacy[0])
-            for statement in SCHEMA:
-                self._conn.execute(statement)
-            if version == 1:
-                for statement in MIGRATE_1_2:
-                    self._conn.execute(statement)
+            _create_schema(self._conn, version)
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -452,6 +423,69 @@ class SQLiteBackend:
         with self.transaction():
             self._execute("DELETE FROM orders")
             self._execute("DELETE FROM deadlines")
+
+
+def _create_schema(conn: sqlite3.Connection, version: int) -> None:
+    """Create the tables and indexes with sqlite-utils, or upgrade schema 1 (parcelfsm 0.1,
+    which had no `orders.alerts`). Runs once per database: opening, reading and writing
+    an existing one never import sqlite-utils."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    events = db.table("events")
+    events.create(
+        {
+            "position": int,
+            "stream_id": str,
+            "version": int,
+            "type": str,
+            "schema_version": int,
+            "occurred_at": str,
+            "recorded_at": str,
+            "due_at": str,
+            "key": str,
+            "data": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="position",
+        not_null={"stream_id", "version", "type", "occurred_at", "recorded_at", "data", "hash"},
+        if_not_exists=True,
+    )
+    events.create_index(["stream_id", "version"], unique=True, if_not_exists=True)
+    events.create_index(["key"], unique=True, if_not_exists=True)
+    orders = db.table("orders")
+    money = dict.fromkeys(("paid", "held", "released_to_seller", "refunded_to_buyer"), int)
+    states = dict.fromkeys(("order_state", "parcel_state", "dispute_state", "currency"), str)
+    orders.create(
+        {"stream_id": str, "version": int, **states, **money, "policy_version": str, "alerts": str},
+        pk="stream_id",
+        not_null={"alerts"},
+        defaults={"alerts": ""},
+        if_not_exists=True,
+    )
+    if version == 1:
+        orders.add_column("alerts", str, not_null_default="")
+    deadlines = db.table("deadlines")
+    deadlines.create(
+        {
+            "stream_id": str,
+            "kind": str,
+            "due_at": str,
+            "due_us": int,
+            "rank": int,
+            "rule": str,
+            "set_by_version": int,
+            "on_expiry": str,
+            "alert": str,
+        },
+        pk=("stream_id", "kind"),
+        if_not_exists=True,
+    )
+    deadlines.create_index(["due_us", "rank", "set_by_version", "stream_id"], if_not_exists=True)
+    keys = {"key": str, "stream_id": str, "first_version": int, "last_version": int, "fingerprint": str}
+    db.table("keys").create(keys, pk="key", if_not_exists=True)
+    db.table("meta").create({"name": str, "value": str}, pk="name", if_not_exists=True)
 
 
 def _order_tuple(o: OrderRow) -> tuple[Any, ...]:
