@@ -108,11 +108,12 @@ class Env:
             self._orders.close()
             self._orders = None
 
-    def emit(self, payload: Any, human: str) -> None:
+    def emit(self, payload: Any, human: str | Callable[[], str]) -> None:
+        """Print `payload` as JSON with `--json`, else the human text (rendered only then)."""
         if self.as_json:
             click.echo(json.dumps(payload, ensure_ascii=False))
         else:
-            click.echo(human)
+            click.echo(human() if callable(human) else human)
 
 
 def output_options(fn: F) -> F:
@@ -346,7 +347,7 @@ def record(
 def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
     """State, money, open deadlines, alerts, advice and allowed commands — now or at any instant."""
     view = env.orders(must_exist=True).show(order, at=_time(at, "--at"), as_recorded=as_recorded)
-    env.emit(view.to_json(), render.view(view))
+    env.emit(view.to_json(), lambda: render.view(view))
 
 
 @cli.command()
@@ -356,7 +357,7 @@ def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
 def history(env: Env, order: str) -> None:
     """The order's events in version order."""
     events = env.orders(must_exist=True).history(order)
-    env.emit({"order_id": order, "events": [e.to_json() for e in events]}, render.events(events))
+    env.emit({"order_id": order, "events": [e.to_json() for e in events]}, lambda: render.events(events))
 
 
 @cli.command()
@@ -393,7 +394,7 @@ def list_(env: Env, state: str | None, alert: str | None, due_before: str | None
     """Orders by id, from the projections, filtered by state, alert or due time."""
     orders = env.orders(must_exist=True)
     rows = orders.list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
-    env.emit({"orders": [r.to_json() for r in rows]}, render.order_rows(rows))
+    env.emit({"orders": [r.to_json() for r in rows]}, lambda: render.order_rows(rows))
 
 
 def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
