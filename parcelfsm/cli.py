@@ -19,216 +19,29 @@ clock is refused (a typo in the year would fire every deadline irreversibly) unl
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast
+from typing import Any
 
 import click
 
 from parcelfsm import __version__, render, timers
-from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
-from parcelfsm.errors import CorruptLog, ValidationError, quote
+from parcelfsm.cli_support import (
+    Commands,
+    Env,
+    handled,
+    json_arg,
+    option_time,
+    output_options,
+    read_input,
+)
+from parcelfsm.clock import format_time, parse_time
+from parcelfsm.errors import ValidationError, quote
 from parcelfsm.events import COMMAND_TYPES
 from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
-from parcelfsm.service import Orders
-from parcelfsm.service import open as open_orders
-from parcelfsm.store.files import translate
-from parcelfsm.store.redaction import redact
-
-F = TypeVar("F", bound=Callable[..., Any])
-#: how far ahead of the system clock a write may be dated without --allow-future
-FUTURE_SLACK: Final = dt.timedelta(days=1)
-
-
-class Env:
-    """Global options, and the order book opened on first use."""
-
-    def __init__(
-        self,
-        db: str,
-        now: str | None,
-        as_json: bool,
-        policy: str | None = None,
-        allow_future: bool = False,
-        read_only: bool = False,
-    ) -> None:
-        self.db = db
-        self.read_only = read_only
-        self.now_text = now
-        self.as_json = as_json
-        self.policy_file = policy
-        self.allow_future = allow_future
-        self._orders: Orders | None = None
-
-    def guard_future(self, when: dt.datetime | None, option: str) -> None:
-        """Refuse a write dated more than a day ahead of the system clock (the clock guard)."""
-        if when is None or self.allow_future:
-            return
-        wall = SystemClock().now()
-        if when > wall + FUTURE_SLACK:
-            raise ValidationError(
-                f"{option}: {format_time(when)} is more than a day ahead of the system clock "
-                f"({format_time(wall)}); a write there fires every deadline up to it for good. "
-                "Give --allow-future (or PARCELFSM_ALLOW_FUTURE=1) if you mean it"
-            )
-
-    def guard_write(self) -> None:
-        """The clock guard for a write at `--now` (the system clock needs no guard)."""
-        if self.now_text:
-            self.guard_future(self.clock().now(), "--now")
-
-    def clock(self) -> Clock:
-        if self.now_text:
-            return FixedClock(parse_time(self.now_text, "--now", bounded=False))
-        return SystemClock()
-
-    def orders(self, *, must_exist: bool = False) -> Orders:
-        """The order book; `must_exist` (read commands) refuses a missing database file."""
-        if self._orders is None:
-            policy = Policy.from_file(self.policy_file) if self.policy_file else None
-            secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
-            self._orders = open_orders(
-                self.db,
-                clock=self.clock(),
-                policy=policy,
-                read_only=self.read_only,
-                create=not must_exist,
-                secret=secret,
-            )
-        return self._orders
-
-    def close(self) -> None:
-        if self._orders is not None:
-            self._orders.close()
-            self._orders = None
-
-    def emit(self, payload: Any, human: str | Callable[[], str]) -> None:
-        """Print `payload` as JSON with `--json`, else the human text (rendered only then)."""
-        if self.as_json:
-            click.echo(json.dumps(payload, ensure_ascii=False))
-        else:
-            click.echo(human() if callable(human) else human)
-
-
-def output_options(fn: F) -> F:
-    """`--json` after the subcommand too (`show A-100 --json`), as before it."""
-    option = click.option("--json", "json_after", is_flag=True, help="Machine-readable JSON on stdout.")
-    return option(fn)
-
-
-def handled(fn: F) -> F:
-    """Run a command body, turning every failure into the documented output and exit codes.
-
-    The one error boundary: library errors keep their type; a driver error or a stored
-    value the library cannot process becomes `CorruptLog` (exit 5), a database that
-    stayed busy `ConcurrencyConflict` (exit 4). The message is one line.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        env = click.get_current_context().find_object(Env)
-        assert env is not None
-        if kwargs.pop("json_after", False):
-            env.as_json = True
-        try:
-            return fn(env, *args, **kwargs)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except Exception as exc:  # the boundary: nothing untyped gets past here
-            shown = redact(env.db)
-            error = translate(exc, shown)
-            message = " ".join(error.message.splitlines())
-            if isinstance(error, CorruptLog) and shown not in message and "position" not in message:
-                message = f"database {quote(shown)}: {message}"
-            if env.as_json:
-                body = {"error": {"type": error.type, "message": message}}
-                click.echo(json.dumps(body, ensure_ascii=False))
-            else:
-                click.echo(f"{error.type}: {message}", err=True)
-            _close_quietly(env)
-            sys.exit(error.exit_code)
-        finally:
-            _close_quietly(env)
-
-    return cast(F, wrapper)
-
-
-def _close_quietly(env: Env) -> None:
-    try:
-        env.close()
-    except Exception:  # closing a broken database must not raise past the boundary
-        env._orders = None
-
-
-def _time(value: str | None, field: str) -> Any:
-    # the service checks the range that applies (events: 1970 … 9000; reads: any date)
-    return parse_time(value, field, bounded=False) if value else None
-
-
-def _read(file: str) -> str:
-    """A file's text (`-` = stdin); unreadable or non-UTF-8 input is a `ValidationError`."""
-    try:
-        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        raise ValidationError(f"FILE: cannot read {quote(file)}: {quote(str(exc))}") from None
-
-
-def _json_arg(text: str | None, field: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{field}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:  # huge numbers, deep nesting
-        raise ValidationError(f"{field}: not usable JSON ({type(exc).__name__})") from None
-
-
-class BadOptionValue(click.ClickException):
-    """A typed option's value click refused: a `ValidationError` (exit 3), as the error
-    table says, since usage (exit 2) is only an unknown command or option."""
-
-    exit_code = 3
-
-    def __init__(self, message: str, as_json: bool) -> None:
-        super().__init__(message)
-        self.as_json = as_json
-
-    def show(self, file: Any = None) -> None:
-        error = ValidationError(self.message)
-        if self.as_json:
-            click.echo(json.dumps(error.to_json(), ensure_ascii=False))
-        else:
-            click.echo(f"{error.type}: {error.message}", err=True)
-
-
-class TypedCommand(click.Command):
-    """A command whose malformed option values are input errors (exit 3), not usage."""
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
-    ) -> click.Context:
-        given = list(args)  # click consumes `args` while it parses
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.MissingParameter:
-            raise
-        except click.BadParameter as exc:
-            env = parent.find_object(Env) if parent is not None else None
-            as_json = "--json" in given or bool(env and env.as_json)
-            raise BadOptionValue(exc.format_message(), as_json) from None
-
-
-class Commands(click.Group):
-    """The `parcelfsm` group: every subcommand is a `TypedCommand`."""
-
-    command_class = TypedCommand
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -319,8 +132,8 @@ def record(
     expect_version: int | None,
 ) -> None:
     """Validate a command and append it (after firing the order's overdue deadlines)."""
-    payload = _json_arg(data, "--data")
-    when = _time(at, "--at")
+    payload = json_arg(data, "--data")
+    when = option_time(at, "--at")
     env.guard_write()
     env.guard_future(when, "--at")
     events = env.orders().record(order, type_name, payload, key=key, at=when, expect_version=expect_version)
@@ -346,7 +159,7 @@ def record(
 @handled
 def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
     """State, money, open deadlines, alerts, advice and allowed commands — now or at any instant."""
-    view = env.orders(must_exist=True).show(order, at=_time(at, "--at"), as_recorded=as_recorded)
+    view = env.orders(must_exist=True).show(order, at=option_time(at, "--at"), as_recorded=as_recorded)
     env.emit(view.to_json(), lambda: render.view(view))
 
 
@@ -374,7 +187,7 @@ def history(env: Env, order: str) -> None:
 def due(env: Env, before: str | None, limit: int) -> None:
     """Open deadlines across all orders, soonest first (says how many there are in all)."""
     orders = env.orders(must_exist=True)
-    until = _time(before, "--before")
+    until = option_time(before, "--before")
     items = orders.due(before=until, limit=limit)
     total = orders.count_due(before=until) if len(items) >= limit else len(items)
     env.emit(
@@ -393,7 +206,7 @@ def due(env: Env, before: str | None, limit: int) -> None:
 def list_(env: Env, state: str | None, alert: str | None, due_before: str | None, limit: int | None) -> None:
     """Orders by id, from the projections, filtered by state, alert or due time."""
     orders = env.orders(must_exist=True)
-    rows = orders.list(state, alert=alert, due_before=_time(due_before, "--due-before"), limit=limit)
+    rows = orders.list(state, alert=alert, due_before=option_time(due_before, "--due-before"), limit=limit)
     env.emit({"orders": [r.to_json() for r in rows]}, lambda: render.order_rows(rows))
 
 
@@ -558,7 +371,7 @@ def timeline(env: Env, order: str, at: str | None, output: str | None, as_svg: b
 
     if as_svg and env.as_json:
         raise click.UsageError("--svg and --json: choose one")
-    model = order_timeline(env.orders(must_exist=True), order, _time(at, "--at"))
+    model = order_timeline(env.orders(must_exist=True), order, option_time(at, "--at"))
     if env.as_json:
         text = json.dumps(model.to_json(), ensure_ascii=False) + "\n"
     else:
@@ -678,7 +491,7 @@ def track_check(env: Env, number: str) -> None:
 def track_ingest(env: Env, order: str, file: str, fmt: str) -> None:
     """Append the scans of a carrier / aggregator tracking payload (`-` = stdin)."""
     env.guard_write()
-    payload = _json_arg(_read(file), "FILE")
+    payload = json_arg(read_input(file), "FILE")
     report = env.orders().ingest_tracking(order, payload, format=fmt)
     env.emit(report.to_json(), report.to_text())
 

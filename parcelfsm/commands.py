@@ -66,3 +66,15 @@ class Recorded:
         else:
             out["versions"] = [e.version for e in self.events]
         return out
+
+
+def check_key(key: object) -> None:
+    """An idempotency key is 1-256 printable characters (no lone surrogates)."""
+    if key is None:
+        return
+    if not isinstance(key, str) or not 1 <= len(key) <= 256 or not key.isprintable():
+        raise ValidationError("key: an idempotency key is 1 to 256 printable characters")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("key: an idempotency key is 1 to 256 printable characters") from None

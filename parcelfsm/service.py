@@ -18,19 +18,20 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Generic, Literal, TypeVar, cast, overload
+from typing import Any, Final, Generic, TypeVar, cast, overload
 
 from typing_extensions import TypeVar as DefaultTypeVar
 
 from parcelfsm.clock import Clock, SystemClock, to_utc
-from parcelfsm.commands import Command, Recorded
-from parcelfsm.decide import check_order_id, decide, fire_due, same_command
+from parcelfsm.commands import Command, Recorded, check_key
+from parcelfsm.decide import check_order_id, decide, same_command
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsmError, ValidationError, quote
+from parcelfsm.firing import DeadlineFiring
 from parcelfsm.fold import fold
 from parcelfsm.maintenance import Maintenance
 from parcelfsm.policy import Policy
 from parcelfsm.reads import OrderReads, folded
-from parcelfsm.records import NewEvent, StoredEvent, fingerprint
+from parcelfsm.records import StoredEvent, fingerprint
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, open_backend
 
@@ -38,20 +39,6 @@ RETRIES: Final = 8
 #: seconds a command keeps retrying a busy database before `ConcurrencyConflict` (exit 4)
 RETRY_BUDGET_S: Final = 60.0
 STATE_CACHE: Final = 10_000
-#: orders fired per transaction by `tick`/`advance` (a crash loses nothing: the rest fire next time)
-CHUNK: Final = 1000
-
-
-def check_key(key: object) -> None:
-    """An idempotency key is 1-256 printable characters (no lone surrogates)."""
-    if key is None:
-        return
-    if not isinstance(key, str) or not 1 <= len(key) <= 256 or not key.isprintable():
-        raise ValidationError("key: an idempotency key is 1 to 256 printable characters")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("key: an idempotency key is 1 to 256 printable characters") from None
 
 
 #: the clock type of an order book (`Orders[ManualClock]`); bare `Orders` is `Orders[Clock]`
@@ -59,7 +46,7 @@ C = DefaultTypeVar("C", bound=Clock, default=Clock, covariant=True)
 K = TypeVar("K", bound=Clock)
 
 
-class Orders(OrderReads, Maintenance, Generic[C]):
+class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     """An order book on one event log (see docs/api.md for the calls).
 
     `clock` is the clock it was opened with, typed as such (`Orders[ManualClock]`);
@@ -224,79 +211,6 @@ class Orders(OrderReads, Maintenance, Generic[C]):
                 f"key {quote(c.key)} was used for another command (stream, type or data differ)"
             )
         return events
-
-    # -- timers ---------------------------------------------------------------------
-
-    @overload
-    def advance(
-        self, to: dt.datetime | str, dry_run: Literal[False] = False, *, batch: int = CHUNK
-    ) -> list[StoredEvent]: ...
-    @overload
-    def advance(
-        self, to: dt.datetime | str, dry_run: Literal[True], *, batch: int = CHUNK
-    ) -> list[NewEvent]: ...
-    @overload
-    def advance(
-        self, to: dt.datetime | str, dry_run: bool, *, batch: int = CHUNK
-    ) -> list[StoredEvent] | list[NewEvent]: ...
-
-    def advance(
-        self, to: dt.datetime | str, dry_run: bool = False, *, batch: int = CHUNK
-    ) -> list[StoredEvent] | list[NewEvent]:
-        """Fire every deadline due at or before `to`, across all orders, in due order.
-
-        Fired events get `recorded_at = to`. Orders are fired `batch` per transaction
-        (default `CHUNK`); a crash between batches loses nothing (the rest fire next time).
-        With `dry_run`, returns what would fire and writes nothing.
-        """
-        target = to_utc(to, "to", bounded=False)
-        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 1_000_000:
-            raise ValidationError("batch: a whole number from 1 to 1000000")
-        if dry_run:
-            planned: list[NewEvent] = []
-            with self.log.snapshot():
-                for order_id in self.log.streams_due(target):
-                    state, _ = self._load(order_id)
-                    if state is not None:
-                        planned.extend(fire_due(state, target)[1])
-            return sorted(planned, key=lambda e: (e.occurred_at, e.stream_id, e.version or 0))
-        stored: list[StoredEvent] = []
-        seen: set[str] = set()
-        while True:
-            fired, claimed = self.fire_batch(target, batch, seen)
-            stored.extend(fired)
-            if claimed < batch:
-                break
-        return sorted(stored, key=lambda e: (e.occurred_at, e.position))
-
-    def fire_batch(
-        self, target: dt.datetime, limit: int, seen: set[str] | None = None
-    ) -> tuple[list[StoredEvent], int]:
-        """Claim up to `limit` orders with deadlines due by `target` and fire them, in one
-        transaction; return the fired events and how many orders were claimed (the timer
-        loop's unit of work; orders in `seen` were already fired this run)."""
-        seen = seen if seen is not None else set()
-        stored: list[StoredEvent] = []
-        with self.log.transaction():
-            ids = [i for i in self.log.streams_due(target, limit) if i not in seen]
-            states: list[OrderState] = []
-            for order_id in ids:
-                seen.add(order_id)
-                state, head = self._load(order_id)
-                if state is None:
-                    continue
-                after, fired = fire_due(state, target)
-                appended = self.log.append(fired, target, head)
-                if appended:
-                    self._remember(order_id, appended[-1].version, appended[-1].hash, after)
-                stored.extend(appended)
-                states.append(after)
-            self.log.save_projection(states)
-        return stored, len(ids)
-
-    def tick(self, *, batch: int = CHUNK) -> list[StoredEvent]:
-        """`advance` to now."""
-        return self.advance(self.now(), batch=batch)
 
 
 @overload

@@ -3,6 +3,7 @@
 Usage:
     python scripts/bench.py                       # 500 and 2,000 orders x 8 events, FULL and NORMAL
     python scripts/bench.py --quick               # a CI smoke run (seconds): every row, tiny sizes
+    python scripts/bench.py --db postgresql://…   # PostgreSQL beside SQLite, 1 and 4 processes
     python scripts/bench.py --orders 2000 --scale 4 --repeats 5 --json bench.json --markdown bench.md
 
 One process, one run, one machine. For each of two sizes (`--orders` and `--scale` times
@@ -388,7 +389,21 @@ def main(argv: list[str] | None = None) -> int:
         "--json", dest="json_out", default=None, help="write the JSON report here (else stdout)"
     )
     parser.add_argument("--markdown", default=None, help="write the markdown table here (else stderr)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="postgresql://… : append, record_many, replay and tick with 1 and 4 processes on "
+        "that server beside SQLite (scripts/bench_postgres.py)",
+    )
     args = parser.parse_args(argv)
+    if args.db is not None:
+        if not args.db.startswith(("postgresql://", "postgres://")):
+            parser.error("--db: a postgresql://… server URL (SQLite is what the default run measures)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_postgres
+
+        pg_args = ["--db", args.db] + (["--orders", str(args.orders)] if args.orders != 500 else [])
+        return int(bench_postgres.main(pg_args + (["--json"] if args.json_out else [])))
     modes = tuple(m.strip().upper() for m in args.sync.split(",") if m.strip())
     if not modes or any(m not in ("OFF", "NORMAL", "FULL", "EXTRA") for m in modes):
         parser.error("--sync: a comma-separated list of OFF, NORMAL, FULL, EXTRA")
