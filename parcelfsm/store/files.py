@@ -15,26 +15,14 @@ import os
 import stat
 from typing import Any, Final
 
+import attrs
+
 from parcelfsm.errors import ConcurrencyConflict, CorruptLog, ParcelFsmError, quote
+from parcelfsm.store.recorder import EventRow
 
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 #: the columns of our `events` table (the documented columns, plus the hash chain)
-EVENT_COLUMNS: Final = frozenset(
-    {
-        "position",
-        "stream_id",
-        "version",
-        "type",
-        "schema_version",
-        "occurred_at",
-        "recorded_at",
-        "due_at",
-        "key",
-        "data",
-        "prev_hash",
-        "hash",
-    }
-)
+EVENT_COLUMNS: Final = frozenset(f.name for f in attrs.fields(EventRow))
 _BUSY: Final = ("database is locked", "database is busy", "database table is locked")
 
 
