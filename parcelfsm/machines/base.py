@@ -11,12 +11,14 @@ nothing leaves a final state, every trigger known, no ambiguous edges.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from transitions import Machine
 
 from parcelfsm.errors import IllegalTransition, InvalidMachine
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 SAME: Final = "="
 #: a row: (trigger, source states, destination or "=", optional condition "name"/"!name")
@@ -76,7 +78,10 @@ def _allowed_hint(spec: MachineSpec, trigger: str) -> str:
 
 
 def declare(states: Sequence[str], initial: str, rows: Iterable[Row]) -> tuple[Machine, tuple[Row, ...]]:
-    """Build the one module-level `transitions.Machine` of a lifecycle from rows."""
+    """Build a lifecycle's `transitions.Machine` from rows (`transitions` is imported here:
+    only validation, the table generator and the drift test build machines)."""
+    from transitions import Machine
+
     rows = tuple(rows)
     specs: list[dict[str, Any]] = []
     for row in rows:
