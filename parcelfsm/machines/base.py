@@ -3,9 +3,10 @@
 A lifecycle is declared once as rows and handed to `transitions` (the declaration is
 the single source for validation, diagrams and docs); `compile_machine` reads the
 machine back into `{(state, trigger): edges}` so deciding and replaying never touch
-the transitions machinery. Validation runs at import time, in the spirit of
-python-statemachine: one initial state, every state reachable, no trap states,
-nothing leaves a final state, every trigger known, no ambiguous edges.
+the transitions machinery, and validates it in the spirit of python-statemachine: one
+initial state, every state reachable, no trap states, nothing leaves a final state,
+every trigger known, no ambiguous edges. The compiled tables are generated into
+`parcelfsm.machines.tables` (see `parcelfsm.machines.declared`).
 """
 
 from __future__ import annotations
