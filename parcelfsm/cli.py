@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from parcelfsm import __version__, render, timers
+from parcelfsm import __version__, render
 from parcelfsm.cli_support import (
     Commands,
     Env,
@@ -40,7 +40,6 @@ from parcelfsm.cli_support import (
 from parcelfsm.clock import format_time, parse_time
 from parcelfsm.errors import ValidationError, quote
 from parcelfsm.events import COMMAND_TYPES
-from parcelfsm.maintenance import NoProgress
 from parcelfsm.policy import Policy
 
 
@@ -251,6 +250,8 @@ def tick(env: Env, batch: int, loop: bool) -> None:
     env.guard_write()
     orders = env.orders()
     if loop:
+        from parcelfsm import timers  # only the worker loop needs signals and threads
+
         stop = timers.stop_on_signals()
         timers.run_timers(
             orders,
@@ -332,6 +333,8 @@ def _progress(total: int, label: str) -> Any:
     """A progress bar on stderr, only when stderr is a terminal (docs/cli.md)."""
     if sys.stderr.isatty():
         return click.progressbar(length=total, label=label, file=sys.stderr)
+    from parcelfsm.maintenance import NoProgress
+
     return NoProgress()
 
 
