@@ -27,7 +27,8 @@ from parcelfsm.machines import DISPUTE, ORDER, PARCEL, MachineSpec, declared, sc
 from parcelfsm.machines import dispute as dispute_module
 from parcelfsm.machines import order as order_module
 from parcelfsm.machines import parcel as parcel_module
-from parcelfsm.machines.base import Row, compile_machine, declare, validate
+from parcelfsm.machines.base import Row
+from parcelfsm.machines.compiler import compile_machine, declare, validate
 from parcelfsm.vocabulary import SCAN_STATUSES
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"

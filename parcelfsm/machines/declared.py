@@ -19,7 +19,8 @@ from typing import Final
 
 from parcelfsm.events import EVENT_TYPES
 from parcelfsm.machines import dispute, order, parcel
-from parcelfsm.machines.base import MachineSpec, compile_machine, declare
+from parcelfsm.machines.base import MachineSpec
+from parcelfsm.machines.compiler import compile_machine, declare
 from parcelfsm.vocabulary import SCAN_STATUSES
 
 ORDER_MACHINE: Final = declare(order.STATES, order.INITIAL, order.ROWS)[0]
