@@ -159,7 +159,7 @@ def record(
 def show(env: Env, order: str, at: str | None, as_recorded: bool) -> None:
     """State, money, open deadlines, alerts, advice and allowed commands — now or at any instant."""
     view = env.orders(must_exist=True).show(order, at=option_time(at, "--at"), as_recorded=as_recorded)
-    env.emit(view.to_json(), lambda: render.view(view))
+    env.emit(view.to_json, lambda: render.view(view))  # the allowed commands are worked out once
 
 
 @cli.command()

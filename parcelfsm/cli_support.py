@@ -94,10 +94,11 @@ class Env:
             self._orders.close()
             self._orders = None
 
-    def emit(self, payload: Any, human: str | Callable[[], str]) -> None:
-        """Print `payload` as JSON with `--json`, else the human text (rendered only then)."""
+    def emit(self, payload: Any | Callable[[], Any], human: str | Callable[[], str]) -> None:
+        """Print `payload` as JSON with `--json`, else the human text; either may be a
+        function, called only when its form is the one printed."""
         if self.as_json:
-            click.echo(json.dumps(payload, ensure_ascii=False))
+            click.echo(json.dumps(payload() if callable(payload) else payload, ensure_ascii=False))
         else:
             click.echo(human() if callable(human) else human)
 
