@@ -31,6 +31,7 @@ from parcelfsm import __version__, render
 from parcelfsm.cli_support import (
     Commands,
     Env,
+    TypedCommand,
     handled,
     json_arg,
     option_time,
@@ -39,8 +40,6 @@ from parcelfsm.cli_support import (
 )
 from parcelfsm.clock import format_time, parse_time
 from parcelfsm.errors import ValidationError, quote
-from parcelfsm.events import COMMAND_TYPES
-from parcelfsm.policy import Policy
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,12 +102,20 @@ def init(env: Env) -> None:
     env.emit({"db": env.db, "created": True}, f"database ready: {env.db}")
 
 
-_TYPES_EPILOG = "\b\nTYPE is one of (fields of each: `parcelfsm types TYPE`):\n" + "\n".join(
-    "  " + "  ".join(COMMAND_TYPES[i : i + 3]) for i in range(0, len(COMMAND_TYPES), 3)
-)
+class RecordCommand(TypedCommand):
+    """`record`, whose help ends with the command types (read from the event registry
+    only when the help is shown: the registry is not loaded to parse a command line)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from parcelfsm.events import COMMAND_TYPES
+
+        self.epilog = "\b\nTYPE is one of (fields of each: `parcelfsm types TYPE`):\n" + "\n".join(
+            "  " + "  ".join(COMMAND_TYPES[i : i + 3]) for i in range(0, len(COMMAND_TYPES), 3)
+        )
+        super().format_epilog(ctx, formatter)
 
 
-@cli.command(epilog=_TYPES_EPILOG)
+@cli.command(cls=RecordCommand)
 @click.argument("order")
 @click.argument("type_name", metavar="TYPE")
 @click.option("--data", help="Command data as a JSON object.")
@@ -308,6 +315,8 @@ def replay(
     if old_policy is not None:
         click.echo("warning: `replay --policy FILE` is now `replay --what-if FILE`", err=True)
     source = what_if or old_policy
+    from parcelfsm.policy import Policy
+
     policy = Policy.from_file(source) if source else None
     if expect_head is not None and not verify:
         raise ValidationError("--expect-head: give it with --verify")

@@ -15,17 +15,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import click
 
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import CorruptLog, ValidationError, quote
-from parcelfsm.policy import Policy
-from parcelfsm.service import Orders
-from parcelfsm.service import open as open_orders
-from parcelfsm.store.files import translate
-from parcelfsm.store.redaction import redact
+
+if TYPE_CHECKING:
+    from parcelfsm.service import Orders
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: how far ahead of the system clock a write may be dated without --allow-future
@@ -77,6 +75,11 @@ class Env:
     def orders(self, *, must_exist: bool = False) -> Orders:
         """The order book; `must_exist` (read commands) refuses a missing database file."""
         if self._orders is None:
+            # the service (and everything it folds with) loads with the first command
+            # that opens the book: `--help`, `normalize`, `track-check` never do
+            from parcelfsm.policy import Policy
+            from parcelfsm.service import open as open_orders
+
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
             secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
             self._orders = open_orders(
@@ -128,6 +131,9 @@ def handled(fn: F) -> F:
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # the boundary: nothing untyped gets past here
+            from parcelfsm.store.files import translate  # (the store loads with the book)
+            from parcelfsm.store.redaction import redact
+
             shown = redact(env.db)
             error = translate(exc, shown)
             message = " ".join(error.message.splitlines())

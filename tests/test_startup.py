@@ -122,3 +122,28 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
     """A misspelt public name fails like any missing attribute (not a KeyError)."""
     with pytest.raises(AttributeError, match="Ordres"):
         parcelfsm.Ordres  # type: ignore[attr-defined]  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["record", "--help"], ["normalize", "Delivered"], ["track-check", "RR123456785RU"]],
+    ids=["help", "record-help", "normalize", "track-check"],
+)
+def test_commands_that_open_no_database_load_neither_the_service_nor_the_store(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Help and the tracking tools answer without loading the service, the store or SQLite."""
+    done, modules = loaded_by(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    heavy = {"parcelfsm.service", "parcelfsm.store", "parcelfsm.fold", "sqlite3", "transitions", "babel"}
+    assert sorted(heavy & modules) == []
+
+
+def test_record_help_still_lists_every_command_type(tmp_path: Path) -> None:
+    """The epilog of `record --help` is read from the registry when shown: every command type."""
+    from parcelfsm.events import COMMAND_TYPES
+
+    done, _ = loaded_by(tmp_path, "record", "--help")
+    listed = done.stdout.split("TYPE is one of")[1].split()
+    assert [t for t in listed if "." in t and "`" not in t] == list(COMMAND_TYPES)
