@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -219,6 +220,38 @@ class TypedCommand(click.Command):
 
 
 class Commands(click.Group):
-    """The `parcelfsm` group: every subcommand is a `TypedCommand`."""
+    """The `parcelfsm` group: every subcommand is a `TypedCommand`, and those named in
+    `lazy` (`name -> "module:function"`) are imported only when one is run or listed."""
 
     command_class = TypedCommand
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, name = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise RuntimeError(f"{self.lazy[cmd_name]} is not the command {cmd_name!r}")
+            self.add_command(command)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:  # an unknown name: suggest among every command, as click does
+            self.every_command(ctx)
+            return super().resolve_command(ctx, args)
+
+    def every_command(self, ctx: click.Context | None = None) -> dict[str, click.Command]:
+        """Every subcommand by name, each module imported (help, docs and tests)."""
+        context = ctx or click.Context(self)
+        found = {name: self.get_command(context, name) for name in self.list_commands(context)}
+        return {name: command for name, command in found.items() if command is not None}

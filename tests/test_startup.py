@@ -147,3 +147,39 @@ def test_record_help_still_lists_every_command_type(tmp_path: Path) -> None:
     done, _ = loaded_by(tmp_path, "record", "--help")
     listed = done.stdout.split("TYPE is one of")[1].split()
     assert [t for t in listed if "." in t and "`" not in t] == list(COMMAND_TYPES)
+
+
+def test_every_registered_command_resolves_to_the_command_of_that_name() -> None:
+    """Each `COMMANDS` entry imports to a click command named as registered, the group
+    lists exactly those, and an unknown name resolves to nothing."""
+    import click
+
+    from parcelfsm.cli import COMMANDS, cli
+    from parcelfsm.cli_support import Commands
+
+    assert isinstance(cli, Commands)
+    context = click.Context(cli)
+    assert cli.list_commands(context) == sorted(COMMANDS)
+    commands = cli.every_command(context)
+    assert sorted(commands) == sorted(COMMANDS)
+    assert all(command.name == name for name, command in commands.items())
+    assert cli.get_command(context, "shwo") is None
+
+
+def test_show_loads_the_order_commands_only(db: Path, tmp_path: Path) -> None:
+    """Running `show` imports its own command module, not the timer, data or tool commands."""
+    done, modules = loaded_by(tmp_path, "--db", str(db), "--now", "2026-03-05", "show", "o-1")
+    assert done.returncode == 0, done.stderr
+    assert "parcelfsm.cli_orders" in modules
+    assert sorted({"parcelfsm.cli_timers", "parcelfsm.cli_data", "parcelfsm.cli_tools"} & modules) == []
+
+
+def test_a_misspelt_command_is_still_answered_with_the_close_name() -> None:
+    """`parcelfsm shwo` exits 2 and suggests `show`, although no command module was loaded."""
+    from click.testing import CliRunner
+
+    from parcelfsm.cli import cli
+
+    result = CliRunner().invoke(cli, ["shwo"])
+    assert result.exit_code == 2
+    assert "No such command 'shwo'" in result.output and "Did you mean 'show'?" in result.output
