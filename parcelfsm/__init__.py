@@ -24,7 +24,7 @@ from parcelfsm.clock import Clock, ManualClock, SystemClock
 __version__ = "0.1.0"
 
 #: public name -> the module it is imported from on first use
-LAZY: Final[dict[str, str]] = {
+_LAZY: Final[dict[str, str]] = {
     "Advice": "parcelfsm.advice",
     "Allowed": "parcelfsm.allowed",
     "Deadline": "parcelfsm.deadlines",
@@ -51,7 +51,7 @@ else:
 
     def __getattr__(name: str) -> Any:
         """Import a public name's module on first use, and keep the name."""
-        module = LAZY.get(name)
+        module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module 'parcelfsm' has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
@@ -60,7 +60,7 @@ else:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *LAZY})
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
