@@ -17,6 +17,7 @@ from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 from parcelfsm.store.audit import parse_head
+from parcelfsm.store.mapping import TimeCache, fold_events
 
 if TYPE_CHECKING:  # imported where used: `show` and `record` need none of them (CLI start-up time)
     from parcelfsm.ingest import IngestReport
@@ -113,9 +114,11 @@ class Maintenance:
         batch: list[OrderState] = []
         with bar, contextlib.suppress(_RebuildRefused), self.log.transaction():
             self.log.clear_projections()
-            for order_id, stream in self.log.iter_streams():
-                events += len(stream)
+            times = TimeCache()
+            for order_id, rows in self.log.iter_stream_rows():
+                events += len(rows)
                 bar.update(1)
+                stream = fold_events(rows, times)  # an unreadable row raises CorruptLog
                 try:
                     state = fold(stream)
                 except ParcelFsmError as exc:

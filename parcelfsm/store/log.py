@@ -208,6 +208,22 @@ class EventLog:
             yield from rows
             cursor = (rows[-1].stream_id, rows[-1].version)
 
+    def iter_stream_rows(self, batch: int = PAGE) -> Iterator[tuple[str, list[EventRow]]]:
+        """Each stream with its stored rows, in stream-id order (one page in memory)."""
+        current: str | None = None
+        rows: list[EventRow] = []
+        cursor: tuple[str, int] = ("", 0)
+        while page := self.backend.select_streams(cursor, batch):
+            for row in page:
+                if row.stream_id != current:
+                    if current is not None:
+                        yield current, rows
+                    current, rows = row.stream_id, []
+                rows.append(row)
+            cursor = (page[-1].stream_id, page[-1].version)
+        if current is not None:
+            yield current, rows
+
     def iter_streams(self, batch: int = PAGE) -> Iterator[tuple[str, list[StoredEvent]]]:
         """Each stream with its events, in stream-id order (one page in memory)."""
         current: str | None = None
