@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import TYPE_CHECKING, Any, Final
 
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import fire_due
-from parcelfsm.errors import CorruptLog, ParcelFsmError, ValidationError
+from parcelfsm.errors import ParcelFsmError, ValidationError
 from parcelfsm.fold import fold, fold_at
 from parcelfsm.policy import Policy
-from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 from parcelfsm.store.audit import parse_head
@@ -35,16 +34,6 @@ def _json_line(event: Any, lineno: int) -> str:
         return json.dumps(event)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"line {lineno}: not storable as JSON ({type(exc).__name__})") from None
-
-
-def _until_corrupt(
-    streams: Iterator[tuple[str, list[StoredEvent]]], problems: list[str]
-) -> Iterator[tuple[str, list[StoredEvent]]]:
-    """Streams until a stored row cannot be read; that row becomes a listed problem."""
-    try:
-        yield from streams
-    except CorruptLog as exc:
-        problems.append(exc.message)
 
 
 class _RebuildRefused(Exception):
@@ -136,27 +125,9 @@ class Maintenance:
         return ReplayReport("rebuild", total, events, tuple(problems))
 
     def _verify(self, total: int, bar: NoProgress, expected: tuple[int, str] | None = None) -> ReplayReport:
-        from parcelfsm.replay import ReplayReport, compare_projection
+        from parcelfsm.verify import verify_log
 
-        problems = self.log.audit(expected)[0] + self.log.verify_chain()
-        seen: set[str] = set()
-        events = 0
-        for order_id, stream in _until_corrupt(self.log.iter_streams(), problems):
-            events += len(stream)
-            seen.add(order_id)
-            bar.update(1)
-            try:
-                state = fold(stream, strict=True)
-            except ParcelFsmError as exc:
-                problems.append(f"{order_id}: the log does not fold: {exc.type}: {exc.message}")
-                continue
-            assert state is not None
-            problems += compare_projection(
-                order_id, self.log.order_row(order_id), self.log.deadlines_of(order_id), state
-            )
-        for extra in sorted(self.log.projected_ids() - seen):
-            problems.append(f"{extra}: projected but has no events in the log")
-        return ReplayReport("verify", total, events, tuple(problems))
+        return verify_log(self.log, total, bar.update, expected)
 
     def _what_if(self, policy: Policy, total: int, bar: NoProgress) -> ReplayReport:
         from parcelfsm.replay import ReplayReport, what_if
