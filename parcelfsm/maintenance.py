@@ -116,9 +116,9 @@ class Maintenance:
                 assert state is not None
                 batch.append(state)
                 if len(batch) >= REBUILD_BATCH:  # projections written a batch at a time
-                    self.log.save_projection(batch)
+                    self.log.save_folded(batch)
                     batch = []
-            self.log.save_projection(batch)
+            self.log.save_folded(batch)
             if problems:  # all or nothing: never leave projections half rebuilt
                 problems.append("nothing was rewritten: the projections are as they were")
                 raise _RebuildRefused

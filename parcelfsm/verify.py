@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from parcelfsm.clock import format_time
 from parcelfsm.deadlines import open_deadlines
 from parcelfsm.errors import CorruptLog, ParcelFsmError
 from parcelfsm.fold import fold
@@ -24,7 +23,7 @@ from parcelfsm.replay import ReplayReport, compare_projection
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 from parcelfsm.store.audit import PositionScan, stream_problem
-from parcelfsm.store.mapping import TimeCache, fold_events, order_row, to_deadline
+from parcelfsm.store.mapping import TimeCache, fold_events, order_row, to_deadline, utc_text
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 
 
@@ -55,7 +54,7 @@ def projection_problems(
         want = [d for d in open_deadlines(state) if d.due_at is not None]
         have = {d.kind: (d.due_at, d.rule, d.set_by_version, d.on_expiry) for d in deadlines}
         if len(have) == len(want) == len(deadlines) and all(
-            have.get(d.kind) == (format_time(d.due_at), d.rule, d.set_by_version, d.on_expiry)
+            have.get(d.kind) == (utc_text(d.due_at), d.rule, d.set_by_version, d.on_expiry)
             for d in want
             if d.due_at is not None
         ):

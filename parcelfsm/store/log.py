@@ -27,7 +27,7 @@ from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import row_hash
-from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
+from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
 
@@ -150,6 +150,11 @@ class EventLog:
     def save_projection(self, states: Iterable[OrderState]) -> None:
         """Rewrite the projections of these folded orders (inside the append's transaction)."""
         self.backend.save_projections(projection_rows(s) for s in states)
+
+    def save_folded(self, states: Iterable[OrderState]) -> None:
+        """`save_projection` of states a rebuild or an import folds (and may fold further):
+        their deadlines are derived afresh, never from the settled states' cache."""
+        self.backend.save_projections(folded_rows(s) for s in states)
 
     def clear_projections(self) -> None:
         """Empty the projections (a rebuild rewrites them)."""

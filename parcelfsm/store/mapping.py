@@ -12,8 +12,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from parcelfsm.canonical import parse_json
-from parcelfsm.clock import format_time, to_micros
-from parcelfsm.deadlines import Deadline, active_alerts, settled_open_deadlines
+from parcelfsm.clock import UTC, format_time, to_micros
+from parcelfsm.deadlines import (
+    ALERT_OF,
+    RANK,
+    Deadline,
+    active_alerts,
+    open_deadlines,
+    settled_open_deadlines,
+)
 from parcelfsm.errors import CorruptLog, ParcelFsmError, quote
 from parcelfsm.events import EVENT_TYPES, upcast
 from parcelfsm.records import StoredEvent
@@ -165,25 +172,40 @@ def projected(state: OrderState) -> list[Deadline]:
     return [d for d in settled_open_deadlines(state) if d.due_at is not None]
 
 
+def utc_text(value: dt.datetime) -> str:
+    """`format_time(value)`, quicker for the UTC times the fold computes."""
+    if value.tzinfo is UTC:
+        return value.isoformat()[:-6] + "Z"  # "+00:00" → "Z"; microseconds only when present
+    return format_time(value)
+
+
 def deadline_row(d: Deadline) -> DeadlineRow:
     """A deadline as a row of the due index."""
-    assert d.due_at is not None
+    due = d.due_at
+    assert due is not None
+    kind = d.kind
     return DeadlineRow(
         d.order_id,
-        d.kind,
-        format_time(d.due_at),
-        to_micros(d.due_at),
-        d.rank,
+        kind,
+        utc_text(due),
+        to_micros(due),
+        RANK[kind],
         d.rule,
         d.set_by_version,
         d.on_expiry,
-        d.alert,
+        ALERT_OF.get(kind),
     )
 
 
 def projection_rows(state: OrderState) -> tuple[OrderRow, list[DeadlineRow]]:
     """Everything the projections keep about one order."""
     return order_row(state), [deadline_row(d) for d in projected(state)]
+
+
+def folded_rows(state: OrderState) -> tuple[OrderRow, list[DeadlineRow]]:
+    """`projection_rows` of a state still being folded (rebuild, import): its deadlines
+    derived now, not taken from the settled states' cache."""
+    return order_row(state), [deadline_row(d) for d in open_deadlines(state) if d.due_at is not None]
 
 
 def to_deadline(row: DeadlineRow) -> Deadline:
