@@ -72,6 +72,13 @@ def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -
     return _apply(state.clone() if state is not None else None, event, strict)
 
 
+def advance(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:
+    """`evolve` without the copy: `event` is folded onto `state` itself. For a caller
+    that owns the state and drops it when this raises (it may be left half changed):
+    an import folding each stream as its lines come."""
+    return _apply(state, event, strict)
+
+
 def check_timed(state: OrderState, event: Envelope) -> None:
     """Raise unless `event` is what firing the state's next due deadline would append."""
     kind = event.data.get("deadline")
@@ -314,4 +321,4 @@ HANDLERS: Final[dict[str, Handler]] = {**ORDER_HANDLERS, **DISPUTE_HANDLERS}
 #: checks that run before the machines step, so their error wins (WindowClosed …)
 GUARDS: Final[dict[str, Handler]] = dict(DISPUTE_GUARDS)
 
-__all__ = ["GUARDS", "HANDLERS", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]
+__all__ = ["GUARDS", "HANDLERS", "advance", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]

@@ -11,18 +11,20 @@ line whose `hash` does not match its content is rejected.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import attrs
+import orjson
 
-from parcelfsm.canonical import parse_json
+from parcelfsm.canonical import _has_float, canonical_json, plain_json
 from parcelfsm.clock import format_time, parse_time
 from parcelfsm.decide import check_order_id
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
-from parcelfsm.fold import evolve, fold
+from parcelfsm.fold import advance, fold
 from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, EventRow
@@ -33,6 +35,8 @@ BATCH: Final = 4000
 #: BATCH writes fewer projection rows for interleaved streams; a smaller one less memory)
 HEADS: Final = 4_000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
+#: distinct time texts an import keeps parsed (bounded memory)
+_TIMES_KEPT: Final = 65_536
 
 
 @attrs.frozen
@@ -64,63 +68,110 @@ class _Head:
     state: OrderState | None
 
 
-def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
+@attrs.frozen
+class _Line:
+    """One validated line: the event (hashes as the line gave them) and its stored texts."""
+
+    event: StoredEvent
+    occurred: str
+    recorded: str
+    due: str | None
+
+
+def parse_line(obj: Any, lineno: int, now: dt.datetime, times: _Times | None = None) -> StoredEvent:
     """Validate one decoded line into a `StoredEvent` (hashes filled in later)."""
-    where = f"line {lineno}"
-    if not isinstance(obj, dict):
-        raise ValidationError(f"{where}: expected a JSON object")
+    return _parse(obj, lineno, now, times or _Times()).event
+
+
+def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
+    if type(obj) is not dict:
+        raise ValidationError(f"line {lineno}: expected a JSON object")
     for name in _REQUIRED:
         if name not in obj:
-            raise ValidationError(f"{where}: {name} is required")
+            raise ValidationError(f"line {lineno}: {name} is required")
     stream_id = check_order_id(obj["stream_id"])
     version = obj["version"]
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValidationError(f"{where}: version must be a positive integer")
+    if type(version) is not int or version < 1:  # bool is not int here
+        raise ValidationError(f"line {lineno}: version must be a positive integer")
     type_name = obj["type"]
-    if not isinstance(type_name, str) or type_name not in EVENT_TYPES:
-        raise ValidationError(f"{where}: unknown event type {type_name!r}")
+    event_type = EVENT_TYPES.get(type_name) if type(type_name) is str else None
+    if event_type is None:
+        raise ValidationError(f"line {lineno}: unknown event type {type_name!r}")
     data = obj["data"]
     try:
         from_data(type_name, data, allow_derived=True)
     except ValidationError as exc:
-        raise ValidationError(f"{where}: {exc.message}") from None
-    occurred = parse_time(str(obj["occurred_at"]), f"{where}: occurred_at")
+        raise ValidationError(f"line {lineno}: {exc.message}") from None
+    occurred, occurred_text = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
     recorded_raw = obj.get("recorded_at")
-    recorded = parse_time(str(recorded_raw), f"{where}: recorded_at") if recorded_raw else now
+    if recorded_raw:
+        recorded, recorded_text = times.parse(recorded_raw, f"line {lineno}: recorded_at")
+    else:
+        recorded, recorded_text = now, format_time(now)
     if recorded < occurred:
-        raise ValidationError(f"{where}: recorded_at is earlier than occurred_at (stored before it happened)")
+        raise ValidationError(
+            f"line {lineno}: recorded_at is earlier than occurred_at (stored before it happened)"
+        )
     due_raw = obj.get("due_at")
-    due = parse_time(str(due_raw), f"{where}: due_at") if due_raw else None
-    if EVENT_TYPES[type_name].timed != (due is not None):
-        raise ValidationError(f"{where}: due_at is required for timed events and only for them")
+    due, due_text = times.parse(due_raw, f"line {lineno}: due_at") if due_raw else (None, None)
+    if event_type.timed != (due is not None):
+        raise ValidationError(f"line {lineno}: due_at is required for timed events and only for them")
     key = obj.get("key")
-    if key is not None and not isinstance(key, str):
-        raise ValidationError(f"{where}: key must be a string or null")
-    current = EVENT_TYPES[type_name].schema_version
+    if key is not None and type(key) is not str:
+        raise ValidationError(f"line {lineno}: key must be a string or null")
+    current = event_type.schema_version
     schema = obj.get("schema_version", current)
-    if isinstance(schema, bool) or not isinstance(schema, int) or not 1 <= schema <= current:
-        raise ValidationError(f"{where}: schema_version must be an integer from 1 to {current}")
-    return StoredEvent(
-        position=0,
-        stream_id=stream_id,
-        version=version,
-        type=type_name,
-        schema_version=schema,
-        occurred_at=occurred,
-        recorded_at=recorded,
-        due_at=due,
-        key=key,
-        data=data,
-        prev_hash=str(obj.get("prev_hash") or ""),
-        hash=str(obj.get("hash") or ""),
+    if type(schema) is not int or not 1 <= schema <= current:
+        raise ValidationError(f"line {lineno}: schema_version must be an integer from 1 to {current}")
+    event = StoredEvent(
+        0,
+        stream_id,
+        version,
+        type_name,
+        schema,
+        occurred,
+        recorded,
+        due,
+        key,
+        data,
+        str(obj.get("prev_hash") or ""),
+        str(obj.get("hash") or ""),
     )
+    return _Line(event, occurred_text, recorded_text, due_text)
 
 
-def _decode(text: str, lineno: int) -> Any:
+def _decode(text: str, lineno: int) -> tuple[Any, bool]:
+    """The line's JSON value, and whether it is plain JSON (orjson read it, no float):
+    its data then needs no type walk before canonical encoding."""
     try:
-        return parse_json(text)
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    else:
+        if not _has_float(value):
+            return value, True
+    try:
+        return json.loads(text), False  # what `parse_json` falls back to
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge numbers, deep nesting
         raise ValidationError(f"line {lineno}: not valid JSON ({type(exc).__name__})") from None
+
+
+class _Times:
+    """Time texts of the import, each parsed and validated once (`recorded_at` is
+    usually `occurred_at`): text → (aware UTC time, its stored text)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[dt.datetime, str]] = {}
+
+    def parse(self, raw: Any, field: str) -> tuple[dt.datetime, str]:
+        text = raw if type(raw) is str else str(raw)
+        hit = self._seen.get(text)
+        if hit is None:
+            value = parse_time(text, field)
+            if len(self._seen) >= _TIMES_KEPT:
+                self._seen.clear()
+            hit = self._seen[text] = (value, format_time(value))
+        return hit
 
 
 def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id: str, version: int) -> str:
@@ -134,10 +185,11 @@ def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id
 
 
 def _chained(
-    log: EventLog, event: StoredEvent, h: _Head, unflushed: dict[tuple[str, int], str]
+    log: EventLog, line: _Line, plain: bool, h: _Head, unflushed: dict[tuple[str, int], str]
 ) -> EventRow | None:
     """The event's stored row, hashed in its place in the stream's chain, or None when
-    the event is already stored."""
+    the event is already stored (`plain`: its data is plain JSON, see `_decode`)."""
+    event = line.event
     if event.version <= h.version:
         prev = _stored_hash(log, unflushed, event.stream_id, event.version - 1)
         if _stored_hash(log, unflushed, event.stream_id, event.version) != log.hash_of(event, prev):
@@ -145,7 +197,19 @@ def _chained(
         return None
     if event.version != h.version + 1:
         raise ValidationError(f"{event.stream_id} v{event.version} leaves a gap after v{h.version}")
-    row = log.to_row(event, format_time(event.recorded_at), h.hash)
+    data = plain_json(event.data) if plain else canonical_json(event.data)
+    row = log.chained_row(
+        event.stream_id,
+        event.version,
+        event.type,
+        event.schema_version,
+        line.occurred,
+        line.recorded,
+        line.due,
+        event.key,
+        data,
+        h.hash,
+    )
     if event.hash and event.hash != row.hash:
         raise ValidationError("hash does not match the event's content")
     if event.prev_hash and event.prev_hash != h.hash:
@@ -186,7 +250,7 @@ def import_lines(
             return
         with log.transaction():
             log.append_rows(batch)
-            log.save_projection(s for s in (pending[sid].state for sid in sorted(pending)) if s is not None)
+            log.save_folded(s for s in (pending[sid].state for sid in sorted(pending)) if s is not None)
         counts["appended"] += len(batch)
         touched.update(pending)
         batch.clear()
@@ -195,15 +259,19 @@ def import_lines(
         while len(heads) > HEADS:  # everything is stored now: any head can be read back
             heads.popitem(last=False)
 
+    times = _Times()
     for lineno, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         counts["lines"] += 1
         try:
-            parsed = parse_line(_decode(text, lineno), lineno, now)
-            h = head(parsed.stream_id)
-            row = _chained(log, parsed, h, unflushed)
-            state = evolve(h.state, parsed, strict=True) if row is not None else None
+            obj, plain = _decode(text, lineno)
+            line = _parse(obj, lineno, now, times)
+            event = line.event
+            h = head(event.stream_id)
+            row = _chained(log, line, plain, h, unflushed)
+            if row is not None:  # the stream's state is this import's own: folded in place
+                h.state = advance(h.state, event, strict=True)
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"
             if exc.message.startswith(prefix):
@@ -212,7 +280,7 @@ def import_lines(
         if row is None:
             counts["skipped"] += 1
             continue
-        h.version, h.hash, h.state = row.version, row.hash, state
+        h.version, h.hash = row.version, row.hash
         pending[row.stream_id] = h
         unflushed[row.stream_id, row.version] = row.hash
         batch.append(row)

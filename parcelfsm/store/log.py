@@ -26,7 +26,7 @@ from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
-from parcelfsm.store.chain import row_hash
+from parcelfsm.store.chain import chain_hash, row_hash
 from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
@@ -114,6 +114,48 @@ class EventLog:
             )
             for position, row, event in zip(positions, rows, events, strict=True)
         ]
+
+    def chained_row(
+        self,
+        stream_id: str,
+        version: int,
+        type: str,
+        schema_version: int,
+        occurred_at: str,
+        recorded_at: str,
+        due_at: str | None,
+        key: str | None,
+        data: str,
+        prev_hash: str,
+    ) -> EventRow:
+        """The row `to_row` makes, from fields already in their stored text (import)."""
+        digest = chain_hash(
+            prev_hash,
+            data,
+            due_at,
+            key,
+            occurred_at,
+            recorded_at,
+            schema_version,
+            stream_id,
+            type,
+            version,
+            self.secret,
+        )
+        return EventRow(
+            0,
+            stream_id,
+            version,
+            type,
+            schema_version,
+            occurred_at,
+            recorded_at,
+            due_at,
+            key,
+            data,
+            prev_hash,
+            digest,
+        )
 
     def append_stored(self, events: Sequence[StoredEvent]) -> None:
         """Insert events exactly as stored elsewhere (import: the caller checked the chain)."""
