@@ -97,35 +97,42 @@ def check_timed(state: OrderState, event: Envelope) -> None:
 
 
 def _apply(state: OrderState | None, event: Envelope, strict: bool = False) -> OrderState:
+    t = event.type
     if strict and state is not None:
         if event.due_at is not None:
             check_timed(state, event)
-        elif event.type != "parcel.scanned" and state.last_at and event.occurred_at < state.last_at:
-            raise OutOfOrder(f"{event.type} v{event.version} occurred before the order's last event")
+        elif t != "parcel.scanned" and state.last_at and event.occurred_at < state.last_at:
+            raise OutOfOrder(f"{t} v{event.version} occurred before the order's last event")
     if state is None:
-        if event.type != "order.placed":
-            raise IllegalTransition(f"{event.type}: the order has not been placed")
+        if t != "order.placed":
+            raise IllegalTransition(f"{t}: the order has not been placed")
         state = _placed(event)
+        escrow = None
     else:
-        if event.type == "order.placed":
+        if t == "order.placed":
             raise IllegalTransition("order.placed: the order already exists")
+        escrow = state.escrow
         fired = None
         if event.due_at is not None and "deadline" in event.data:
             kind = event.data["deadline"]
             current = derive(state, kind)  # the deadline as armed when it fired
             fired = (kind, (event.due_at, current.set_by_version if current else None))
-        guard = GUARDS.get(event.type)
+        guard = GUARDS.get(t)
         if guard is not None:
             guard(state, event)
-        _step_machines(state, event)
-        HANDLERS[event.type](state, event)
+        if t in _STEPPED:
+            _step_machines(state, event)
+        HANDLERS[t](state, event)
         if fired is not None:
             state.fired[fired[0]] = fired[1]
     if event.version is not None:
         state.version = event.version
-    if event.type != "parcel.scanned":
-        state.last_at = max(state.last_at or event.occurred_at, event.occurred_at)
-    state.escrow.check()
+    if t != "parcel.scanned":
+        last, at = state.last_at, event.occurred_at
+        if last is None or at > last:
+            state.last_at = at
+    if state.escrow is not escrow:  # an escrow is immutable: checked once, when it is set
+        state.escrow.check()
     return state
 
 
@@ -316,6 +323,8 @@ def _return_started(s: OrderState, e: Envelope) -> None:
     s.pickup_anchor = None
 
 
+#: the event types some lifecycle machine steps on
+_STEPPED: Final = ORDER.triggers | DISPUTE.triggers | PARCEL.triggers
 #: every event type's handler: the order and parcel ones above, the dispute's beside them
 HANDLERS: Final[dict[str, Handler]] = {**ORDER_HANDLERS, **DISPUTE_HANDLERS}
 #: checks that run before the machines step, so their error wins (WindowClosed …)

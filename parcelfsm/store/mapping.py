@@ -8,10 +8,13 @@ service never sees rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
-from parcelfsm.canonical import parse_json
+import orjson
+
+from parcelfsm.canonical import _has_float, parse_json
 from parcelfsm.clock import UTC, format_time, to_micros
 from parcelfsm.deadlines import (
     ALERT_OF,
@@ -104,6 +107,8 @@ class TimeCache:
 
     def __init__(self) -> None:
         self._times: dict[str, dt.datetime] = {}
+        #: the time a text was already parsed to, else None
+        self.known = self._times.get
 
     def parse(self, text: str) -> dt.datetime:
         """The aware time `text` stores; `ValueError` when it has none."""
@@ -118,6 +123,30 @@ class TimeCache:
         return value
 
 
+_FLAT: Final = frozenset({str, int, bool, type(None)})
+
+
+def _data(text: str) -> dict[str, Any]:
+    """`parse_json` of a row's data, which must be an object: orjson first, the standard
+    parser for what it refuses or reads differently (floats: see `parse_json`)."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        data = json.loads(text)
+    else:
+        if type(data) is dict:
+            for value in data.values():  # flat data (most events) needs no walk
+                if type(value) not in _FLAT:
+                    if _has_float(data):
+                        data = json.loads(text)
+                    break
+        elif type(data) is float:
+            data = json.loads(text)
+    if type(data) is not dict:
+        raise ValueError("data is not a JSON object")
+    return data
+
+
 def fold_events(rows: Iterable[EventRow], times: TimeCache) -> list[FoldEvent]:
     """Stored rows as `FoldEvent`s, read exactly as `to_event` reads them (data parsed
     and upcast, every time — `recorded_at` too — checked).
@@ -126,17 +155,16 @@ def fold_events(rows: Iterable[EventRow], times: TimeCache) -> list[FoldEvent]:
         CorruptLog: a row's data or times cannot be read (names its position).
     """
     out: list[FoldEvent] = []
-    append, parse = out.append, times.parse
+    append, parse, known = out.append, times.parse, times.known
     for row in rows:
         try:
-            data = parse_json(row.data)
-            if type(data) is not dict:
-                raise ValueError("data is not a JSON object")
+            data = _data(row.data)
             if row.schema_version is not None and row.schema_version != _CURRENT.get(row.type):
                 data = upcast(row.type, row.schema_version, data)
-            occurred = parse(row.occurred_at)
-            parse(row.recorded_at)
-            due = parse(row.due_at) if row.due_at else None
+            occurred = known(row.occurred_at) or parse(row.occurred_at)
+            if known(row.recorded_at) is None:
+                parse(row.recorded_at)
+            due = (known(row.due_at) or parse(row.due_at)) if row.due_at else None
         except ParcelFsmError:
             raise
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
