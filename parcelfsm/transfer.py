@@ -68,19 +68,72 @@ class _Head:
     state: OrderState | None
 
 
-@attrs.frozen
 class _Line:
-    """One validated line: the event (hashes as the line gave them) and its stored texts."""
+    """One validated line: the event's fields (hashes as the line gave them, `Envelope`
+    for the fold) and its times as stored text."""
 
-    event: StoredEvent
-    occurred: str
-    recorded: str
-    due: str | None
+    __slots__ = (
+        "data",
+        "due",
+        "due_at",
+        "hash",
+        "key",
+        "occurred",
+        "occurred_at",
+        "prev_hash",
+        "recorded",
+        "recorded_at",
+        "schema_version",
+        "stream_id",
+        "type",
+        "version",
+    )
+
+    def __init__(
+        self,
+        stream_id: str,
+        version: int,
+        type: str,
+        schema_version: int,
+        occurred: tuple[dt.datetime, str],
+        recorded: tuple[dt.datetime, str],
+        due: tuple[dt.datetime, str] | None,
+        key: str | None,
+        data: dict[str, Any],
+        prev_hash: str,
+        hash: str,
+    ) -> None:
+        self.stream_id, self.version, self.type = stream_id, version, type
+        self.schema_version, self.key, self.data = schema_version, key, data
+        self.occurred_at, self.occurred = occurred
+        self.recorded_at, self.recorded = recorded
+        self.due_at: dt.datetime | None = None
+        self.due: str | None = None
+        if due is not None:
+            self.due_at, self.due = due
+        self.prev_hash, self.hash = prev_hash, hash
+
+    def stored(self) -> StoredEvent:
+        """The line as a `StoredEvent` (position 0: not stored yet)."""
+        return StoredEvent(
+            0,
+            self.stream_id,
+            self.version,
+            self.type,
+            self.schema_version,
+            self.occurred_at,
+            self.recorded_at,
+            self.due_at,
+            self.key,
+            self.data,
+            self.prev_hash,
+            self.hash,
+        )
 
 
-def parse_line(obj: Any, lineno: int, now: dt.datetime, times: _Times | None = None) -> StoredEvent:
+def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
     """Validate one decoded line into a `StoredEvent` (hashes filled in later)."""
-    return _parse(obj, lineno, now, times or _Times()).event
+    return _parse(obj, lineno, now, _Times()).stored()
 
 
 def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
@@ -102,18 +155,18 @@ def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
         from_data(type_name, data, allow_derived=True)
     except ValidationError as exc:
         raise ValidationError(f"line {lineno}: {exc.message}") from None
-    occurred, occurred_text = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
+    occurred = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
     recorded_raw = obj.get("recorded_at")
     if recorded_raw:
-        recorded, recorded_text = times.parse(recorded_raw, f"line {lineno}: recorded_at")
+        recorded = times.parse(recorded_raw, f"line {lineno}: recorded_at")
     else:
-        recorded, recorded_text = now, format_time(now)
-    if recorded < occurred:
+        recorded = (now, format_time(now))
+    if recorded[0] < occurred[0]:
         raise ValidationError(
             f"line {lineno}: recorded_at is earlier than occurred_at (stored before it happened)"
         )
     due_raw = obj.get("due_at")
-    due, due_text = times.parse(due_raw, f"line {lineno}: due_at") if due_raw else (None, None)
+    due = times.parse(due_raw, f"line {lineno}: due_at") if due_raw else None
     if event_type.timed != (due is not None):
         raise ValidationError(f"line {lineno}: due_at is required for timed events and only for them")
     key = obj.get("key")
@@ -123,8 +176,7 @@ def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
     schema = obj.get("schema_version", current)
     if type(schema) is not int or not 1 <= schema <= current:
         raise ValidationError(f"line {lineno}: schema_version must be an integer from 1 to {current}")
-    event = StoredEvent(
-        0,
+    return _Line(
         stream_id,
         version,
         type_name,
@@ -137,7 +189,6 @@ def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
         str(obj.get("prev_hash") or ""),
         str(obj.get("hash") or ""),
     )
-    return _Line(event, occurred_text, recorded_text, due_text)
 
 
 def _decode(text: str, lineno: int) -> tuple[Any, bool]:
@@ -189,30 +240,30 @@ def _chained(
 ) -> EventRow | None:
     """The event's stored row, hashed in its place in the stream's chain, or None when
     the event is already stored (`plain`: its data is plain JSON, see `_decode`)."""
-    event = line.event
-    if event.version <= h.version:
-        prev = _stored_hash(log, unflushed, event.stream_id, event.version - 1)
-        if _stored_hash(log, unflushed, event.stream_id, event.version) != log.hash_of(event, prev):
-            raise IdempotencyConflict(f"{event.stream_id} v{event.version} differs from the stored event")
+    stream_id, version = line.stream_id, line.version
+    if version <= h.version:
+        prev = _stored_hash(log, unflushed, stream_id, version - 1)
+        if _stored_hash(log, unflushed, stream_id, version) != log.hash_of(line.stored(), prev):
+            raise IdempotencyConflict(f"{stream_id} v{version} differs from the stored event")
         return None
-    if event.version != h.version + 1:
-        raise ValidationError(f"{event.stream_id} v{event.version} leaves a gap after v{h.version}")
-    data = plain_json(event.data) if plain else canonical_json(event.data)
+    if version != h.version + 1:
+        raise ValidationError(f"{stream_id} v{version} leaves a gap after v{h.version}")
+    data = plain_json(line.data) if plain else canonical_json(line.data)
     row = log.chained_row(
-        event.stream_id,
-        event.version,
-        event.type,
-        event.schema_version,
+        stream_id,
+        version,
+        line.type,
+        line.schema_version,
         line.occurred,
         line.recorded,
         line.due,
-        event.key,
+        line.key,
         data,
         h.hash,
     )
-    if event.hash and event.hash != row.hash:
+    if line.hash and line.hash != row.hash:
         raise ValidationError("hash does not match the event's content")
-    if event.prev_hash and event.prev_hash != h.hash:
+    if line.prev_hash and line.prev_hash != h.hash:
         raise ValidationError("prev_hash does not continue the stream's chain")
     return row
 
@@ -267,11 +318,10 @@ def import_lines(
         try:
             obj, plain = _decode(text, lineno)
             line = _parse(obj, lineno, now, times)
-            event = line.event
-            h = head(event.stream_id)
+            h = head(line.stream_id)
             row = _chained(log, line, plain, h, unflushed)
             if row is not None:  # the stream's state is this import's own: folded in place
-                h.state = advance(h.state, event, strict=True)
+                h.state = advance(h.state, line, strict=True)
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"
             if exc.message.startswith(prefix):
