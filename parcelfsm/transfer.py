@@ -29,14 +29,19 @@ from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, EventRow
 
+#: streams one batch (one transaction) may touch: each touched order's projection is
+#: written once per batch, so a batch ends at BATCH streams, not at a number of lines
 BATCH: Final = 4000
+#: lines, and bytes of stored data, one batch holds at most (its rows wait in memory)
+BATCH_LINES: Final = 16_000
+BATCH_BYTES: Final = 8 * 1024 * 1024
 #: streams whose folded state an import keeps between batches: with BATCH, at most
-#: HEADS + BATCH states are alive (~4 KB each), which bounds its memory (a larger
-#: BATCH writes fewer projection rows for interleaved streams; a smaller one less memory)
+#: HEADS + BATCH states are alive (~4 KB each), which with the batch's own bounds caps
+#: its memory (a larger BATCH writes fewer projection rows for interleaved streams)
 HEADS: Final = 4_000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
 #: distinct time texts an import keeps parsed (bounded memory)
-_TIMES_KEPT: Final = 65_536
+_TIMES_KEPT: Final = 4096
 
 
 @attrs.frozen
@@ -277,7 +282,8 @@ def import_lines(
     """Validate and append JSON lines of stored events (see the module docstring).
 
     Memory stays bounded whatever the input's size: lines are read as they come,
-    written `BATCH` at a time, and at most `HEADS` streams keep their folded state
+    written in batches of at most `BATCH` streams (and `BATCH_LINES` lines, `BATCH_BYTES`
+    bytes of data), and at most `HEADS` streams keep their folded state
     between batches (a stream met again after it was dropped is read back from the log).
     """
     heads: OrderedDict[str, _Head] = OrderedDict()
@@ -311,6 +317,7 @@ def import_lines(
             heads.popitem(last=False)
 
     times = _Times()
+    size = 0  # bytes of data in `batch`
     for lineno, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -336,7 +343,9 @@ def import_lines(
         batch.append(row)
         if progress:
             progress(1)
-        if len(batch) >= BATCH:
+        size += len(row.data)
+        if len(pending) >= BATCH or len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
+            size = 0
             flush()
     flush()
     return ImportReport(counts["lines"], counts["appended"], counts["skipped"], len(touched))

@@ -33,7 +33,7 @@ from parcelfsm.store.recorder import EventRow
 
 _parse_time = dt.datetime.fromisoformat
 #: distinct time texts a `TimeCache` keeps before it starts over (bounded memory)
-_TIME_CACHE_SIZE = 65_536
+_TIME_CACHE_SIZE = 4096
 #: each event type's current schema version (its stored data needs no upcast)
 _CURRENT = {name: t.schema_version for name, t in EVENT_TYPES.items()}
 
