@@ -42,6 +42,8 @@ HEADS: Final = 4_000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
 #: distinct time texts an import keeps parsed (bounded memory)
 _TIMES_KEPT: Final = 4096
+#: (type, canonical data) pairs an import remembers as valid (bounded memory)
+_VALID_KEPT: Final = 4096
 
 
 @attrs.frozen
@@ -79,6 +81,7 @@ class _Line:
 
     __slots__ = (
         "data",
+        "data_text",
         "due",
         "due_at",
         "hash",
@@ -105,11 +108,13 @@ class _Line:
         due: tuple[dt.datetime, str] | None,
         key: str | None,
         data: dict[str, Any],
+        data_text: str | None,
         prev_hash: str,
         hash: str,
     ) -> None:
         self.stream_id, self.version, self.type = stream_id, version, type
         self.schema_version, self.key, self.data = schema_version, key, data
+        self.data_text = data_text  # canonical, when known already
         self.occurred_at, self.occurred = occurred
         self.recorded_at, self.recorded = recorded
         self.due_at: dt.datetime | None = None
@@ -141,7 +146,18 @@ def parse_line(obj: Any, lineno: int, now: dt.datetime) -> StoredEvent:
     return _parse(obj, lineno, now, _Times()).stored()
 
 
-def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
+def _parse(
+    obj: Any,
+    lineno: int,
+    now: dt.datetime,
+    times: _Times,
+    plain: bool = False,
+    valid: set[tuple[str, str]] | None = None,
+) -> _Line:
+    """`parse_line`, with the import's caches: `plain` (see `_decode`) lets the data's
+    canonical text be made once, and `valid` holds (type, text) pairs that validated."""
+    if valid is None:
+        valid = set()
     if type(obj) is not dict:
         raise ValidationError(f"line {lineno}: expected a JSON object")
     for name in _REQUIRED:
@@ -156,10 +172,17 @@ def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
     if event_type is None:
         raise ValidationError(f"line {lineno}: unknown event type {type_name!r}")
     data = obj["data"]
-    try:
-        from_data(type_name, data, allow_derived=True)
-    except ValidationError as exc:
-        raise ValidationError(f"line {lineno}: {exc.message}") from None
+    # plain data's canonical text is known now; the same type and text validate alike
+    text = plain_json(data) if plain and type(data) is dict else None
+    if text is None or (type_name, text) not in valid:
+        try:
+            from_data(type_name, data, allow_derived=True)
+        except ValidationError as exc:
+            raise ValidationError(f"line {lineno}: {exc.message}") from None
+        if text is not None:
+            if len(valid) >= _VALID_KEPT:
+                valid.clear()
+            valid.add((type_name, text))
     occurred = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
     recorded_raw = obj.get("recorded_at")
     if recorded_raw:
@@ -191,6 +214,7 @@ def _parse(obj: Any, lineno: int, now: dt.datetime, times: _Times) -> _Line:
         due,
         key,
         data,
+        text,
         str(obj.get("prev_hash") or ""),
         str(obj.get("hash") or ""),
     )
@@ -240,11 +264,9 @@ def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id
     return rows[0].hash if rows else ""
 
 
-def _chained(
-    log: EventLog, line: _Line, plain: bool, h: _Head, unflushed: dict[tuple[str, int], str]
-) -> EventRow | None:
+def _chained(log: EventLog, line: _Line, h: _Head, unflushed: dict[tuple[str, int], str]) -> EventRow | None:
     """The event's stored row, hashed in its place in the stream's chain, or None when
-    the event is already stored (`plain`: its data is plain JSON, see `_decode`)."""
+    the event is already stored."""
     stream_id, version = line.stream_id, line.version
     if version <= h.version:
         prev = _stored_hash(log, unflushed, stream_id, version - 1)
@@ -253,7 +275,7 @@ def _chained(
         return None
     if version != h.version + 1:
         raise ValidationError(f"{stream_id} v{version} leaves a gap after v{h.version}")
-    data = plain_json(line.data) if plain else canonical_json(line.data)
+    data = line.data_text if line.data_text is not None else canonical_json(line.data)
     row = log.chained_row(
         stream_id,
         version,
@@ -317,6 +339,7 @@ def import_lines(
             heads.popitem(last=False)
 
     times = _Times()
+    valid: set[tuple[str, str]] = set()
     size = 0  # bytes of data in `batch`
     for lineno, text in enumerate(lines, start=1):
         if not text.strip():
@@ -324,9 +347,9 @@ def import_lines(
         counts["lines"] += 1
         try:
             obj, plain = _decode(text, lineno)
-            line = _parse(obj, lineno, now, times)
+            line = _parse(obj, lineno, now, times, plain, valid)
             h = head(line.stream_id)
-            row = _chained(log, line, plain, h, unflushed)
+            row = _chained(log, line, h, unflushed)
             if row is not None:  # the stream's state is this import's own: folded in place
                 h.state = advance(h.state, line, strict=True)
         except ParcelFsmError as exc:
