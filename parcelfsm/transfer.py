@@ -20,7 +20,7 @@ import attrs
 import orjson
 
 from parcelfsm.canonical import _has_float, canonical_json, plain_json
-from parcelfsm.clock import format_time, parse_time
+from parcelfsm.clock import EARLIEST, LATEST, UTC, format_time, parse_time
 from parcelfsm.decide import check_order_id
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
@@ -40,6 +40,7 @@ BATCH_BYTES: Final = 8 * 1024 * 1024
 #: its memory (a larger BATCH writes fewer projection rows for interleaved streams)
 HEADS: Final = 4_000
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
+_fromisoformat = dt.datetime.fromisoformat
 #: distinct time texts an import keeps parsed (bounded memory)
 _TIMES_KEPT: Final = 4096
 #: (type, canonical data) pairs an import remembers as valid (bounded memory)
@@ -228,12 +229,31 @@ def _decode(text: str, lineno: int) -> tuple[Any, bool]:
     except orjson.JSONDecodeError:
         value = None
     else:
-        if not _has_float(value):
+        if not (_has_nested_float(value) if type(value) is dict else _has_float(value)):
             return value, True
     try:
         return json.loads(text), False  # what `parse_json` falls back to
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge numbers, deep nesting
         raise ValidationError(f"line {lineno}: not valid JSON ({type(exc).__name__})") from None
+
+
+_FLAT: Final = frozenset({str, int, bool, type(None)})
+
+
+def _has_nested_float(line: dict[str, Any]) -> bool:
+    """`_has_float` of a line: its flat fields and the flat fields of its data are
+    looked at in place, only what is nested deeper is walked."""
+    for value in line.values():
+        if type(value) in _FLAT:
+            continue
+        if type(value) is not dict:
+            if _has_float(value):
+                return True
+            continue
+        for inner in value.values():
+            if type(inner) not in _FLAT and _has_float(inner):
+                return True
+    return False
 
 
 class _Times:
@@ -247,7 +267,12 @@ class _Times:
         text = raw if type(raw) is str else str(raw)
         hit = self._seen.get(text)
         if hit is None:
-            value = parse_time(text, field)
+            try:  # the stored form ("…Z") reads directly; anything else as `parse_time` reads it
+                value = _fromisoformat(text)
+            except ValueError:
+                value = None
+            if value is None or value.tzinfo is not UTC or not EARLIEST <= value < LATEST:
+                value = parse_time(text, field)
             if len(self._seen) >= _TIMES_KEPT:
                 self._seen.clear()
             hit = self._seen[text] = (value, format_time(value))
