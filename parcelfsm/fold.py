@@ -231,29 +231,30 @@ def _shipped(s: OrderState, e: Envelope) -> None:
 
 @handles("parcel.scanned")
 def _scanned(s: OrderState, e: Envelope) -> None:
-    status = e.data["status"]
-    if s.parcel == "not_shipped":
+    data, at = e.data, e.occurred_at
+    status = data["status"]
+    before = s.parcel
+    if before == "not_shipped":
         raise IllegalTransition("parcel.scanned: the order has not been shipped")
-    if e.occurred_at < s.placed.at:
+    if at < s.placed.at:
         raise OutOfOrder("parcel.scanned: the carrier time is before the order was placed")
     if status == "no_info":
         return  # "not a scan, counts for nothing"
-    if s.last_scan is not None and e.occurred_at < s.last_scan.at:
+    if s.last_scan is not None and at < s.last_scan.at:
         return  # a late scan: recorded, changes no state, moves no deadline
-    before = s.parcel
     try:
-        s.parcel = as_parcel_state(PARCEL.step(s.parcel, scan_trigger(status), _conditions(s)))
+        s.parcel = after = as_parcel_state(PARCEL.step(before, scan_trigger(status), _conditions(s)))
     except IllegalTransition:
         raise IllegalTransition(
             f"parcel.scanned: a {status} scan cannot move a {before} parcel"
             + (" (final state)" if before in PARCEL_FINALS else "")
         ) from None
-    anchor = Anchor(e.occurred_at, e.version)
+    anchor = Anchor(at, e.version)
     text = ""
-    if e.data.get("text"):
+    if data.get("text"):
         from parcelfsm.tracking import normalize_key  # its phrase tables load when first needed
 
-        text = normalize_key(e.data["text"])
+        text = normalize_key(data["text"])
     news = (
         s.legacy_customs
         or before not in AT_CUSTOMS
@@ -262,14 +263,19 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     s.last_scan = s.lost_anchor = anchor
     s.last_scan_status, s.last_scan_text = status, text
     s.scanned_since_track = True
-    if s.parcel in AT_CUSTOMS and news:  # an identical repeat restarts nothing
+    if after in AT_CUSTOMS and news:  # an identical repeat restarts nothing
         s.customs_anchor = anchor
-    if status in ("customs_held", "customs_failed", "seized"):
+    if status in _ISSUES:
         s.customs_issue, s.customs_issue_status = anchor, status
-    elif status in ("customs_cleared", "delivered"):
+    elif status in _CLEARED:
         s.customs_issue = s.customs_issue_status = None
-    if s.parcel == "at_pickup_point" and before != "at_pickup_point":
+    if after == "at_pickup_point" and before != "at_pickup_point":
         s.pickup_anchor = anchor
+
+
+#: scan statuses that open a customs issue, and those that end it
+_ISSUES: Final = frozenset({"customs_held", "customs_failed", "seized"})
+_CLEARED: Final = frozenset({"customs_cleared", "delivered"})
 
 
 @handles("parcel.track_replaced")

@@ -28,6 +28,7 @@ from parcelfsm.fold import advance, fold
 from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog, EventRow
+from parcelfsm.store.mapping import utc_text
 
 #: streams one batch (one transaction) may touch: each touched order's projection is
 #: written once per batch, so a batch ends at BATCH streams, not at a number of lines
@@ -275,7 +276,7 @@ class _Times:
                 value = parse_time(text, field)
             if len(self._seen) >= _TIMES_KEPT:
                 self._seen.clear()
-            hit = self._seen[text] = (value, format_time(value))
+            hit = self._seen[text] = (value, utc_text(value))
         return hit
 
 
