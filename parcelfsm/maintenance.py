@@ -161,7 +161,7 @@ class Maintenance:
             total = len(lines) if isinstance(lines, Sized) else 0
         bar = progress(total, "import") if progress else NoProgress()
         with bar:
-            return import_lines(self.log, lines, self.now(), progress=bar.update)
+            return import_lines(self.log, lines, self.now(), progress=bar.update if progress else None)
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""
