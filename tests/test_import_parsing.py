@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from parcelfsm.canonical import parse_json
 from parcelfsm.clock import format_time, parse_time
 from parcelfsm.errors import ValidationError
-from parcelfsm.transfer import _decode, _Times
+from parcelfsm.import_line import Times, decode_line
 
 numbers = (
     st.integers()
@@ -48,7 +48,7 @@ def test_a_line_decodes_exactly_as_parse_json_reads_it(value: Any) -> None:
     """Huge integers and floats at any depth: the same values, of the same types; and a
     line called plain holds no float (its data's canonical text is made without a walk)."""
     text = json.dumps(value)
-    decoded, plain = _decode(text, 1)
+    decoded, plain = decode_line(text, 1)
     assert repr(decoded) == repr(parse_json(text))
     if plain:
         assert not _has_float(decoded)
@@ -78,8 +78,8 @@ def test_a_time_reads_exactly_as_parse_time_reads_it(text: str) -> None:
         want = exc.message
     if isinstance(want, str):
         with pytest.raises(ValidationError) as caught:
-            _Times().parse(text, "t")
+            Times().parse(text, "t")
         assert caught.value.message == want
         return
-    value, stored = _Times().parse(text, "t")
+    value, stored = Times().parse(text, "t")
     assert (value, value.tzinfo, stored) == (want[0], want[0].tzinfo, format_time(want[0]))
