@@ -72,6 +72,13 @@ def evolve(state: OrderState | None, event: Envelope, *, strict: bool = False) -
     return _apply(state.clone() if state is not None else None, event, strict)
 
 
+def advance(state: OrderState | None, event: Envelope, *, strict: bool = False) -> OrderState:
+    """`evolve` without the copy: `event` is folded onto `state` itself. For a caller
+    that owns the state and drops it when this raises (it may be left half changed):
+    an import folding each stream as its lines come."""
+    return _apply(state, event, strict)
+
+
 def check_timed(state: OrderState, event: Envelope) -> None:
     """Raise unless `event` is what firing the state's next due deadline would append."""
     kind = event.data.get("deadline")
@@ -90,35 +97,42 @@ def check_timed(state: OrderState, event: Envelope) -> None:
 
 
 def _apply(state: OrderState | None, event: Envelope, strict: bool = False) -> OrderState:
+    t = event.type
     if strict and state is not None:
         if event.due_at is not None:
             check_timed(state, event)
-        elif event.type != "parcel.scanned" and state.last_at and event.occurred_at < state.last_at:
-            raise OutOfOrder(f"{event.type} v{event.version} occurred before the order's last event")
+        elif t != "parcel.scanned" and state.last_at and event.occurred_at < state.last_at:
+            raise OutOfOrder(f"{t} v{event.version} occurred before the order's last event")
     if state is None:
-        if event.type != "order.placed":
-            raise IllegalTransition(f"{event.type}: the order has not been placed")
+        if t != "order.placed":
+            raise IllegalTransition(f"{t}: the order has not been placed")
         state = _placed(event)
+        escrow = None
     else:
-        if event.type == "order.placed":
+        if t == "order.placed":
             raise IllegalTransition("order.placed: the order already exists")
+        escrow = state.escrow
         fired = None
         if event.due_at is not None and "deadline" in event.data:
             kind = event.data["deadline"]
             current = derive(state, kind)  # the deadline as armed when it fired
             fired = (kind, (event.due_at, current.set_by_version if current else None))
-        guard = GUARDS.get(event.type)
+        guard = GUARDS.get(t)
         if guard is not None:
             guard(state, event)
-        _step_machines(state, event)
-        HANDLERS[event.type](state, event)
+        if t in _STEPPED:
+            _step_machines(state, event)
+        HANDLERS[t](state, event)
         if fired is not None:
             state.fired[fired[0]] = fired[1]
     if event.version is not None:
         state.version = event.version
-    if event.type != "parcel.scanned":
-        state.last_at = max(state.last_at or event.occurred_at, event.occurred_at)
-    state.escrow.check()
+    if t != "parcel.scanned":
+        last, at = state.last_at, event.occurred_at
+        if last is None or at > last:
+            state.last_at = at
+    if state.escrow is not escrow:  # an escrow is immutable: checked once, when it is set
+        state.escrow.check()
     return state
 
 
@@ -217,29 +231,30 @@ def _shipped(s: OrderState, e: Envelope) -> None:
 
 @handles("parcel.scanned")
 def _scanned(s: OrderState, e: Envelope) -> None:
-    status = e.data["status"]
-    if s.parcel == "not_shipped":
+    data, at = e.data, e.occurred_at
+    status = data["status"]
+    before = s.parcel
+    if before == "not_shipped":
         raise IllegalTransition("parcel.scanned: the order has not been shipped")
-    if e.occurred_at < s.placed.at:
+    if at < s.placed.at:
         raise OutOfOrder("parcel.scanned: the carrier time is before the order was placed")
     if status == "no_info":
         return  # "not a scan, counts for nothing"
-    if s.last_scan is not None and e.occurred_at < s.last_scan.at:
+    if s.last_scan is not None and at < s.last_scan.at:
         return  # a late scan: recorded, changes no state, moves no deadline
-    before = s.parcel
     try:
-        s.parcel = as_parcel_state(PARCEL.step(s.parcel, scan_trigger(status), _conditions(s)))
+        s.parcel = after = as_parcel_state(PARCEL.step(before, scan_trigger(status), _conditions(s)))
     except IllegalTransition:
         raise IllegalTransition(
             f"parcel.scanned: a {status} scan cannot move a {before} parcel"
             + (" (final state)" if before in PARCEL_FINALS else "")
         ) from None
-    anchor = Anchor(e.occurred_at, e.version)
+    anchor = Anchor(at, e.version)
     text = ""
-    if e.data.get("text"):
+    if data.get("text"):
         from parcelfsm.tracking import normalize_key  # its phrase tables load when first needed
 
-        text = normalize_key(e.data["text"])
+        text = normalize_key(data["text"])
     news = (
         s.legacy_customs
         or before not in AT_CUSTOMS
@@ -248,14 +263,19 @@ def _scanned(s: OrderState, e: Envelope) -> None:
     s.last_scan = s.lost_anchor = anchor
     s.last_scan_status, s.last_scan_text = status, text
     s.scanned_since_track = True
-    if s.parcel in AT_CUSTOMS and news:  # an identical repeat restarts nothing
+    if after in AT_CUSTOMS and news:  # an identical repeat restarts nothing
         s.customs_anchor = anchor
-    if status in ("customs_held", "customs_failed", "seized"):
+    if status in _ISSUES:
         s.customs_issue, s.customs_issue_status = anchor, status
-    elif status in ("customs_cleared", "delivered"):
+    elif status in _CLEARED:
         s.customs_issue = s.customs_issue_status = None
-    if s.parcel == "at_pickup_point" and before != "at_pickup_point":
+    if after == "at_pickup_point" and before != "at_pickup_point":
         s.pickup_anchor = anchor
+
+
+#: scan statuses that open a customs issue, and those that end it
+_ISSUES: Final = frozenset({"customs_held", "customs_failed", "seized"})
+_CLEARED: Final = frozenset({"customs_cleared", "delivered"})
 
 
 @handles("parcel.track_replaced")
@@ -309,9 +329,11 @@ def _return_started(s: OrderState, e: Envelope) -> None:
     s.pickup_anchor = None
 
 
+#: the event types some lifecycle machine steps on
+_STEPPED: Final = ORDER.triggers | DISPUTE.triggers | PARCEL.triggers
 #: every event type's handler: the order and parcel ones above, the dispute's beside them
 HANDLERS: Final[dict[str, Handler]] = {**ORDER_HANDLERS, **DISPUTE_HANDLERS}
 #: checks that run before the machines step, so their error wins (WindowClosed …)
 GUARDS: Final[dict[str, Handler]] = dict(DISPUTE_GUARDS)
 
-__all__ = ["GUARDS", "HANDLERS", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]
+__all__ = ["GUARDS", "HANDLERS", "advance", "can_open_dispute", "check_timed", "evolve", "fold", "handles"]

@@ -5,18 +5,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import TYPE_CHECKING, Any, Final
 
 from parcelfsm.commands import Command, Recorded
 from parcelfsm.decide import fire_due
-from parcelfsm.errors import CorruptLog, ParcelFsmError, ValidationError
+from parcelfsm.errors import ParcelFsmError, ValidationError
 from parcelfsm.fold import fold, fold_at
 from parcelfsm.policy import Policy
-from parcelfsm.records import StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store import EventLog
 from parcelfsm.store.audit import parse_head
+from parcelfsm.store.mapping import TimeCache, fold_events
 
 if TYPE_CHECKING:  # imported where used: `show` and `record` need none of them (CLI start-up time)
     from parcelfsm.ingest import IngestReport
@@ -34,16 +34,6 @@ def _json_line(event: Any, lineno: int) -> str:
         return json.dumps(event)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"line {lineno}: not storable as JSON ({type(exc).__name__})") from None
-
-
-def _until_corrupt(
-    streams: Iterator[tuple[str, list[StoredEvent]]], problems: list[str]
-) -> Iterator[tuple[str, list[StoredEvent]]]:
-    """Streams until a stored row cannot be read; that row becomes a listed problem."""
-    try:
-        yield from streams
-    except CorruptLog as exc:
-        problems.append(exc.message)
 
 
 class _RebuildRefused(Exception):
@@ -113,9 +103,11 @@ class Maintenance:
         batch: list[OrderState] = []
         with bar, contextlib.suppress(_RebuildRefused), self.log.transaction():
             self.log.clear_projections()
-            for order_id, stream in self.log.iter_streams():
-                events += len(stream)
+            times = TimeCache()
+            for order_id, rows in self.log.iter_stream_rows():
+                events += len(rows)
                 bar.update(1)
+                stream = fold_events(rows, times)  # an unreadable row raises CorruptLog
                 try:
                     state = fold(stream)
                 except ParcelFsmError as exc:
@@ -124,36 +116,18 @@ class Maintenance:
                 assert state is not None
                 batch.append(state)
                 if len(batch) >= REBUILD_BATCH:  # projections written a batch at a time
-                    self.log.save_projection(batch)
+                    self.log.save_folded(batch)
                     batch = []
-            self.log.save_projection(batch)
+            self.log.save_folded(batch)
             if problems:  # all or nothing: never leave projections half rebuilt
                 problems.append("nothing was rewritten: the projections are as they were")
                 raise _RebuildRefused
         return ReplayReport("rebuild", total, events, tuple(problems))
 
     def _verify(self, total: int, bar: NoProgress, expected: tuple[int, str] | None = None) -> ReplayReport:
-        from parcelfsm.replay import ReplayReport, compare_projection
+        from parcelfsm.verify import verify_log
 
-        problems = self.log.audit(expected)[0] + self.log.verify_chain()
-        seen: set[str] = set()
-        events = 0
-        for order_id, stream in _until_corrupt(self.log.iter_streams(), problems):
-            events += len(stream)
-            seen.add(order_id)
-            bar.update(1)
-            try:
-                state = fold(stream, strict=True)
-            except ParcelFsmError as exc:
-                problems.append(f"{order_id}: the log does not fold: {exc.type}: {exc.message}")
-                continue
-            assert state is not None
-            problems += compare_projection(
-                order_id, self.log.order_row(order_id), self.log.deadlines_of(order_id), state
-            )
-        for extra in sorted(self.log.projected_ids() - seen):
-            problems.append(f"{extra}: projected but has no events in the log")
-        return ReplayReport("verify", total, events, tuple(problems))
+        return verify_log(self.log, total, bar.update, expected)
 
     def _what_if(self, policy: Policy, total: int, bar: NoProgress) -> ReplayReport:
         from parcelfsm.replay import ReplayReport, what_if
@@ -187,7 +161,7 @@ class Maintenance:
             total = len(lines) if isinstance(lines, Sized) else 0
         bar = progress(total, "import") if progress else NoProgress()
         with bar:
-            return import_lines(self.log, lines, self.now(), progress=bar.update)
+            return import_lines(self.log, lines, self.now(), progress=bar.update if progress else None)
 
     def import_events(self, events: Iterable[dict[str, Any]]) -> ImportReport:
         """Import stored events given as dicts (the `export` / `history --json` form)."""

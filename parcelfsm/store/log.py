@@ -26,8 +26,8 @@ from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
-from parcelfsm.store.chain import row_hash
-from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
+from parcelfsm.store.chain import chain_hash, row_hash
+from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
 
@@ -115,6 +115,48 @@ class EventLog:
             for position, row, event in zip(positions, rows, events, strict=True)
         ]
 
+    def chained_row(
+        self,
+        stream_id: str,
+        version: int,
+        type: str,
+        schema_version: int,
+        occurred_at: str,
+        recorded_at: str,
+        due_at: str | None,
+        key: str | None,
+        data: str,
+        prev_hash: str,
+    ) -> EventRow:
+        """The row `to_row` makes, from fields already in their stored text (import)."""
+        digest = chain_hash(
+            prev_hash,
+            data,
+            due_at,
+            key,
+            occurred_at,
+            recorded_at,
+            schema_version,
+            stream_id,
+            type,
+            version,
+            self.secret,
+        )
+        return EventRow(
+            0,
+            stream_id,
+            version,
+            type,
+            schema_version,
+            occurred_at,
+            recorded_at,
+            due_at,
+            key,
+            data,
+            prev_hash,
+            digest,
+        )
+
     def append_stored(self, events: Sequence[StoredEvent]) -> None:
         """Insert events exactly as stored elsewhere (import: the caller checked the chain)."""
         self.append_rows(
@@ -150,6 +192,11 @@ class EventLog:
     def save_projection(self, states: Iterable[OrderState]) -> None:
         """Rewrite the projections of these folded orders (inside the append's transaction)."""
         self.backend.save_projections(projection_rows(s) for s in states)
+
+    def save_folded(self, states: Iterable[OrderState]) -> None:
+        """`save_projection` of states a rebuild or an import folds (and may fold further):
+        their deadlines are derived afresh, never from the settled states' cache."""
+        self.backend.save_projections(folded_rows(s) for s in states)
 
     def clear_projections(self) -> None:
         """Empty the projections (a rebuild rewrites them)."""
@@ -207,6 +254,22 @@ class EventLog:
         while rows := self.backend.select_streams(cursor, batch):
             yield from rows
             cursor = (rows[-1].stream_id, rows[-1].version)
+
+    def iter_stream_rows(self, batch: int = PAGE) -> Iterator[tuple[str, list[EventRow]]]:
+        """Each stream with its stored rows, in stream-id order (one page in memory)."""
+        current: str | None = None
+        rows: list[EventRow] = []
+        cursor: tuple[str, int] = ("", 0)
+        while page := self.backend.select_streams(cursor, batch):
+            for row in page:
+                if row.stream_id != current:
+                    if current is not None:
+                        yield current, rows
+                    current, rows = row.stream_id, []
+                rows.append(row)
+            cursor = (page[-1].stream_id, page[-1].version)
+        if current is not None:
+            yield current, rows
 
     def iter_streams(self, batch: int = PAGE) -> Iterator[tuple[str, list[StoredEvent]]]:
         """Each stream with its events, in stream-id order (one page in memory)."""
