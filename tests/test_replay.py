@@ -535,8 +535,13 @@ def test_a_rebuild_that_meets_a_stream_that_does_not_fold_rewrites_nothing(tmp_p
         orders.record("o-2", "order.placed", DEFAULTS["order.placed"])
     conn = sqlite3.connect(path)
     with conn:
-        tamper = "replace(data, 'silent_lost_days', 'silent_lost_daxs')"
-        conn.execute(f"UPDATE events SET data = {tamper} WHERE stream_id = 'o-1'")
+        # o-1's policy (kept once in `policies`, docs/storage.md) edited for o-1 alone
+        tamper = "replace(text, 'silent_lost_days', 'silent_lost_daxs')"
+        conn.execute(f"INSERT INTO policies (text) SELECT {tamper} FROM policies")
+        conn.execute(
+            "UPDATE events SET policy_id = last_insert_rowid() "
+            "WHERE stream_id = 'o-1' AND policy_id IS NOT NULL"
+        )
         conn.execute("UPDATE orders SET held = 1 WHERE stream_id = 'o-2'")  # a stale row a rebuild would fix
     before = list(conn.iterdump())
     conn.close()
