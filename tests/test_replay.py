@@ -262,7 +262,9 @@ def test_plain_replay_twice_rewrites_identical_projections(db: Path) -> None:
 def test_one_byte_edit_of_a_stored_event_is_reported_by_verify_with_its_position(db: Path) -> None:
     """Changing one digit of a stored amount: `replay --verify` exits 5 and names the event's position."""
     (position, data), *_ = sql(
-        db, "SELECT position, data FROM events WHERE stream_id = 'o-4' AND type = 'order.placed'"
+        db,
+        "SELECT e.position, e.data FROM events e JOIN event_rows v USING (position) "
+        "WHERE v.stream_id = 'o-4' AND v.type = 'order.placed'",
     )
     assert '"amount":2599' in data
     sql(

@@ -147,27 +147,28 @@ def test_the_stored_data_stays_json_with_the_policy_left_as_null(bench_like: Pat
     assert (amount, policy, version) == (DEFAULTS["order.placed"]["amount"], None, "2026.2")
 
 
-def test_a_rolled_back_policy_never_restores_into_a_later_row(tmp_path: Path) -> None:
-    """A policy inserted in a transaction that rolls back frees its id; the backend forgets
-    it, so a later, different policy taking that id restores as itself."""
+def test_a_rolled_back_policy_or_type_never_restores_into_a_later_row(tmp_path: Path) -> None:
+    """A policy or type name inserted in a transaction that rolls back frees its id; the
+    backend forgets it, so a later, different one taking that id reads back as itself."""
     backend = open_backend(str(tmp_path / "r.db"))
 
     def placed(stream: str, version: str) -> EventRow:
         policy = {"version": version, "padding": "p" * 80}
         data = canonical_json({"amount": 1, "policy": policy}, check=False)
-        return EventRow(0, stream, 1, "order.placed", 1, "t", "t", None, None, data, "", "a" * 64)
+        return EventRow(0, stream, 1, f"type.{version}", 1, "t", "t", None, None, data, "", "a" * 64)
 
     with pytest.raises(RuntimeError), backend.transaction():
         backend.insert_events([placed("a", "first")])
+        assert backend.select_stream("a")[0].type == "type.first"  # read: its type id is known
         raise RuntimeError("refused")
     rows = [placed("b", "second"), placed("c", "first")]
     with backend.transaction():
         positions = backend.insert_events(rows[:1])
     with backend.transaction():
         positions += backend.insert_events(rows[1:])
-    assert backend.select_after(0, 10) == [
-        attrs.evolve(r, position=p) for r, p in zip(rows, positions, strict=True)
-    ]
+    given = [attrs.evolve(r, position=p) for r, p in zip(rows, positions, strict=True)]
+    assert backend.select_after(0, 10) == given
+    assert backend.select_stream("b") + backend.select_stream("c") == given
     backend.close()
 
 

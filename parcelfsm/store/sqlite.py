@@ -132,6 +132,7 @@ class SQLiteBackend:
         self.read_only = read_only
         self._depth = 0
         self._encoder = EventEncoder()
+        self._type_names: dict[int, str] = {}
         self._source = "event_rows"
         self._compact = True
         mode = _sync_mode(synchronous)
@@ -240,7 +241,7 @@ class SQLiteBackend:
             try:
                 yield
             except BaseException:
-                self._encoder.forget()
+                self._forget()
                 self._execute(f"ROLLBACK TO {name}")
                 self._execute(f"RELEASE {name}")
                 raise
@@ -263,6 +264,7 @@ class SQLiteBackend:
         except sqlite3.Error as exc:
             self._rollback()
             raise _translate(self.path, exc, "commit") from None
+        self._encoder.committed()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -293,8 +295,14 @@ class SQLiteBackend:
         except sqlite3.Error as exc:
             raise _translate(self.path, exc, "begin") from None
 
-    def _rollback(self) -> None:
+    def _forget(self) -> None:
+        """Ids handed out in a transaction that rolls back may be given again: forget them."""
+        if self._encoder.dirty:
+            self._type_names.clear()
         self._encoder.forget()
+
+    def _rollback(self) -> None:
+        self._forget()
         with contextlib.suppress(sqlite3.Error):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -350,7 +358,17 @@ class SQLiteBackend:
 
     def _in_order(self, sql: str, params: Sequence[Any]) -> list[EventRow]:
         rows = self._execute(sql, params)
-        return with_prev(rows, self._hash_at) if self._compact else [EventRow(*r) for r in rows]
+        if not self._compact:
+            return [EventRow(*r) for r in rows]
+        return with_prev(rows, self._hash_at, self._type_name)
+
+    def _type_name(self, type_id: int) -> str:
+        """A type id's name (ids never change once committed; forgotten on a rollback)."""
+        name = self._type_names.get(type_id)
+        if name is None:
+            self._type_names = dict(self._execute("SELECT id, name FROM types").fetchall())
+            name = self._type_names.get(type_id, "")
+        return name
 
     def _hash_at(self, stream_id: str, version: int) -> str:
         row = self._execute(SELECT_HASH, (stream_id, version)).fetchone()

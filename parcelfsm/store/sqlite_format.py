@@ -12,10 +12,13 @@ so that a row it cannot shorten exactly is stored as it came:
   itself (one index lookup in SQLite); any other value is stored as given.
 - `recorded_at`: NULL when equal to `occurred_at` (the common case: a command recorded
   when it happened).
+- `type`: the id of its name in `types` (an INTEGER; a text value, e.g. a hand edit,
+  reads back as itself).
 - `data`: an order's policy (the `"policy":{…}` object, ~650 B per order) is kept once
   per distinct text in `policies`; the row keeps `null` in its place, `policy_id` and
   `policy_at` (the character offset). `data[:at] + text + data[at + 4:]` restores the
-  exact text: no JSON is parsed or re-encoded on the way back.
+  exact text: no JSON is parsed or re-encoded on the way back. Data holding a NUL keeps
+  its policy inline (SQLite's `substr()` stops at a NUL; canonical JSON never has one).
 - `deadlines.due_at`: NULL when it is `due_us` formatted as the clock formats times.
 
 The `event_rows` view applies the reverse rules in SQL and gives the logical row
@@ -43,13 +46,17 @@ _EPOCH: Final = dt.datetime(1970, 1, 1)
 _DECODER: Final = json.JSONDecoder()
 
 _HASH_TEXT: Final = "CASE typeof({0}.hash) WHEN 'blob' THEN lower(hex({0}.hash)) ELSE {0}.hash END"
+_TYPE_TEXT: Final = (
+    "CASE typeof(e.type) WHEN 'integer' THEN coalesce((SELECT name FROM types WHERE id = e.type), '') "
+    "ELSE e.type END"
+)
 _DATA_TEXT: Final = (
     "CASE WHEN e.policy_id IS NULL THEN e.data ELSE substr(e.data, 1, e.policy_at) "
     "|| coalesce((SELECT text FROM policies WHERE id = e.policy_id), '') "
     f"|| substr(e.data, e.policy_at + {len(PLACEHOLDER) + 1}) END"
 )
-#: the logical row of `events e` but `prev_hash` and `hash` as stored, for reads in
-#: (stream_id, version) order, where `with_prev` takes a NULL `prev_hash` from the row before
+#: the logical row of `events e` but `type`, `prev_hash` and `hash` as stored, for reads
+#: in (stream_id, version) order, where `with_prev` takes a NULL `prev_hash` from the row before
 STORED_PREV_COLUMNS: Final = (
     "e.position, e.stream_id, e.version, e.type, e.schema_version, e.occurred_at, "
     f"coalesce(e.recorded_at, e.occurred_at), e.due_at, e.key, {_DATA_TEXT}, e.prev_hash, e.hash"
@@ -62,7 +69,7 @@ EVENTS_DDL: Final = (
     position INTEGER PRIMARY KEY,
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    type TEXT NOT NULL,
+    type NOT NULL,
     schema_version INTEGER,
     occurred_at TEXT NOT NULL,
     recorded_at TEXT,
@@ -77,8 +84,9 @@ EVENTS_DDL: Final = (
     "CREATE UNIQUE INDEX idx_events_stream_id_version ON events (stream_id, version)",
     "CREATE UNIQUE INDEX idx_events_key ON events (key) WHERE key IS NOT NULL",
     "CREATE TABLE policies (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     f"""CREATE VIEW event_rows AS SELECT
-    e.position AS position, e.stream_id AS stream_id, e.version AS version, e.type AS type,
+    e.position AS position, e.stream_id AS stream_id, e.version AS version, {_TYPE_TEXT} AS type,
     e.schema_version AS schema_version, e.occurred_at AS occurred_at,
     coalesce(e.recorded_at, e.occurred_at) AS recorded_at, e.due_at AS due_at, e.key AS key,
     {_DATA_TEXT} AS data,
@@ -125,11 +133,14 @@ INSERT_EVENT_AT: Final = (
 )
 
 
-def with_prev(rows: Iterable[Sequence[Any]], hash_at: Callable[[str, int], str]) -> list[EventRow]:
+def with_prev(
+    rows: Iterable[Sequence[Any]], hash_at: Callable[[str, int], str], type_name: Callable[[int], str]
+) -> list[EventRow]:
     """`EventRow`s from `STORED_PREV_COLUMNS` rows in (stream_id, version) order: a NULL
     `prev_hash` is `""` at version 1, else the hash of the row before when that is the
     same stream's previous version, else `hash_at(stream, version - 1)` (the first row of
-    a page) — what the `event_rows` view derives, without a lookup per row."""
+    a page); a type id is `type_name(id)` — what the `event_rows` view derives, without
+    a lookup per row."""
     out: list[EventRow] = []
     stream, version, digest = None, 0, ""
     for r in rows:
@@ -143,7 +154,8 @@ def with_prev(rows: Iterable[Sequence[Any]], hash_at: Callable[[str, int], str])
                 prev = hash_at(r[1], r[2] - 1)
         digest = r[11].hex() if type(r[11]) is bytes else r[11]  # a blob is always lowercase hex
         stream, version = r[1], r[2]
-        out.append(EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], prev, digest))
+        kind = type_name(r[3]) if type(r[3]) is int else r[3]
+        out.append(EventRow(r[0], r[1], r[2], kind, r[4], r[5], r[6], r[7], r[8], r[9], prev, digest))
     return out
 
 
@@ -156,20 +168,33 @@ class Connection(Protocol):
 
 
 class EventEncoder:
-    """Turns `EventRow`s into `INSERT_EVENT` parameters, keeping each policy text once.
+    """Turns `EventRow`s into `INSERT_EVENT` parameters, keeping each policy text and
+    type name once.
 
-    Remembers which policy text has which id; `forget()` must be called whenever a
-    transaction or savepoint rolls back (an id it handed out may be gone).
+    Remembers which text has which id. An id it inserted is not committed until the
+    transaction is: the backend calls `committed()` after COMMIT and `forget()` after any
+    rollback, which drops what it remembers if it inserted anything since (the id may be
+    handed out again for another text).
     """
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
+        self._types: dict[str, int] = {}
         self._last = ""
+        #: an id was inserted by the transaction in progress
+        self.dirty = False
 
     def forget(self) -> None:
-        """Drop the remembered policy ids (after a rollback)."""
-        self._ids.clear()
-        self._last = ""
+        """After a rollback: drop the remembered ids if this transaction inserted any."""
+        if self.dirty:
+            self._ids.clear()
+            self._types.clear()
+            self._last = ""
+            self.dirty = False
+
+    def committed(self) -> None:
+        """After COMMIT: what this transaction inserted is for good."""
+        self.dirty = False
 
     def params(self, conn: Connection, r: EventRow) -> tuple[Any, ...]:
         """The 13 parameters of `INSERT_EVENT` for `r` (policies stored through `conn`)."""
@@ -177,7 +202,7 @@ class EventEncoder:
         return (
             r.stream_id,
             r.version,
-            r.type,
+            self._types.get(r.type) or self._type_id(conn, r.type),
             r.schema_version,
             r.occurred_at,
             None if r.recorded_at == r.occurred_at else r.recorded_at,
@@ -210,13 +235,26 @@ class EventEncoder:
         self._last = text
         return data[:at] + PLACEHOLDER + data[at + len(text) :], policy_id, at
 
+    def _type_id(self, conn: Connection, name: str) -> int:
+        if not self._types:  # a new connection or a rollback: learn every name at once
+            self._types = {str(n): int(i) for i, n in conn.execute("SELECT id, name FROM types").fetchall()}
+            if name in self._types:
+                return self._types[name]
+        row = conn.execute("SELECT id FROM types WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            self.dirty = True
+            row = (conn.execute("INSERT INTO types (name) VALUES (?)", (name,)).lastrowid,)
+        if len(self._types) >= _CACHE:
+            self._types.clear()
+        self._types[name] = int(row[0])
+        return int(row[0])
+
     def _store(self, conn: Connection, text: str) -> int:
         row = conn.execute("SELECT id FROM policies WHERE text = ?", (text,)).fetchone()
-        policy_id = (
-            int(row[0])
-            if row
-            else int(conn.execute("INSERT INTO policies (text) VALUES (?)", (text,)).lastrowid)
-        )
+        if row is None:
+            self.dirty = True
+            row = (conn.execute("INSERT INTO policies (text) VALUES (?)", (text,)).lastrowid,)
+        policy_id = int(row[0])
         if len(self._ids) >= _CACHE:
             self._ids.clear()
         self._ids[text] = policy_id

@@ -36,9 +36,14 @@ _KEY_COLUMNS: Final = "key, stream_id, first_version, last_version, fingerprint"
 
 
 def create_schema(conn: Connection) -> None:
-    """The tables, indexes and view of an empty database (schema 3)."""
+    """The tables, indexes and view of an empty database (schema 3), with today's event
+    type names already in `types` (an append then never inserts one)."""
+    from parcelfsm.events import EVENT_TYPES
+
     for statement in (*EVENTS_DDL, *PROJECTIONS_DDL, *OTHER_DDL):
         conn.execute(statement)
+    for name in sorted(EVENT_TYPES):
+        conn.execute("INSERT INTO types (name) VALUES (?)", (name,))
 
 
 def upgrade(conn: Connection, version: int) -> None:
