@@ -43,9 +43,11 @@ from parcelfsm.store.recorder import EventRow, KeyRow
 from parcelfsm.store.sqlite_format import (
     COMPACT_SCHEMA,
     INSERT_EVENT,
+    POSITION_COLUMNS,
     SELECT_HASH,
     STORED_PREV_COLUMNS,
     EventEncoder,
+    decoded,
     pack_due_at,
     unpack_due_at,
     with_prev,
@@ -62,6 +64,9 @@ EVENT_COLUMNS: Final = (
 )
 #: reads of the log: `event_rows` (schema 3, the compact rows decoded) or `events` (older)
 SELECT_AFTER: Final = f"SELECT {EVENT_COLUMNS} FROM {{0}} WHERE position > ? ORDER BY position LIMIT ?"
+SELECT_AFTER_COMPACT: Final = (
+    f"SELECT {POSITION_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?"
+)
 SELECT_HEAD: Final = "SELECT version, hash FROM {0} WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
 #: reads in (stream_id, version) order: schema 3 takes prev_hash from the row before
 #: (`sqlite_format.with_prev`), an older schema-2 file opened read-only has it stored
@@ -350,7 +355,9 @@ class SQLiteBackend:
 
     def select_after(self, position: int, limit: int) -> list[EventRow]:
         """Rows after a position, in position order."""
-        return [EventRow(*r) for r in self._execute(SELECT_AFTER.format(self._source), (position, limit))]
+        if not self._compact:
+            return [EventRow(*r) for r in self._execute(SELECT_AFTER.format("events"), (position, limit))]
+        return decoded(self._execute(SELECT_AFTER_COMPACT, (position, limit)), self._type_name)
 
     def select_streams(self, after: tuple[str, int], limit: int) -> list[EventRow]:
         """Rows after (stream_id, version), in that order."""

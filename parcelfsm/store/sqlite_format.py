@@ -55,6 +55,17 @@ _DATA_TEXT: Final = (
     "|| coalesce((SELECT text FROM policies WHERE id = e.policy_id), '') "
     f"|| substr(e.data, e.policy_at + {len(PLACEHOLDER) + 1}) END"
 )
+_PREV_TEXT: Final = (
+    "coalesce(e.prev_hash, CASE WHEN e.version = 1 THEN '' ELSE (SELECT "
+    + _HASH_TEXT.format("p")
+    + " FROM events p WHERE p.stream_id = e.stream_id AND p.version = e.version - 1) END, '')"
+)
+#: the logical row of `events e` but `type` and `hash` as stored (`decoded` maps them in
+#: Python, cheaper than SQL), for reads in position order
+POSITION_COLUMNS: Final = (
+    "e.position, e.stream_id, e.version, e.type, e.schema_version, e.occurred_at, "
+    f"coalesce(e.recorded_at, e.occurred_at), e.due_at, e.key, {_DATA_TEXT}, {_PREV_TEXT}, e.hash"
+)
 #: the logical row of `events e` but `type`, `prev_hash` and `hash` as stored, for reads
 #: in (stream_id, version) order, where `with_prev` takes a NULL `prev_hash` from the row before
 STORED_PREV_COLUMNS: Final = (
@@ -84,14 +95,14 @@ EVENTS_DDL: Final = (
     "CREATE UNIQUE INDEX idx_events_stream_id_version ON events (stream_id, version)",
     "CREATE UNIQUE INDEX idx_events_key ON events (key) WHERE key IS NOT NULL",
     "CREATE TABLE policies (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
-    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    # no index on name: it is looked up under the write lock, in a table of a few rows
+    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
     f"""CREATE VIEW event_rows AS SELECT
     e.position AS position, e.stream_id AS stream_id, e.version AS version, {_TYPE_TEXT} AS type,
     e.schema_version AS schema_version, e.occurred_at AS occurred_at,
     coalesce(e.recorded_at, e.occurred_at) AS recorded_at, e.due_at AS due_at, e.key AS key,
     {_DATA_TEXT} AS data,
-    coalesce(e.prev_hash, CASE WHEN e.version = 1 THEN '' ELSE (SELECT {_HASH_TEXT.format("p")}
-        FROM events p WHERE p.stream_id = e.stream_id AND p.version = e.version - 1) END, '') AS prev_hash,
+    {_PREV_TEXT} AS prev_hash,
     {_HASH_TEXT.format("e")} AS hash
 FROM events e""",
 )
@@ -112,7 +123,7 @@ OTHER_DDL: Final = (
     """CREATE TABLE keys (
     key TEXT PRIMARY KEY, stream_id TEXT, first_version INTEGER, last_version INTEGER, fingerprint TEXT
 ) WITHOUT ROWID""",
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
 )
 _STORED: Final = (
     "stream_id, version, type, schema_version, occurred_at, recorded_at, due_at, key, data, "
@@ -157,6 +168,27 @@ def with_prev(
         kind = type_name(r[3]) if type(r[3]) is int else r[3]
         out.append(EventRow(r[0], r[1], r[2], kind, r[4], r[5], r[6], r[7], r[8], r[9], prev, digest))
     return out
+
+
+def decoded(rows: Iterable[Sequence[Any]], type_name: Callable[[int], str]) -> list[EventRow]:
+    """`EventRow`s from `POSITION_COLUMNS` rows: type ids named, blob hashes in hex."""
+    return [
+        EventRow(
+            r[0],
+            r[1],
+            r[2],
+            type_name(r[3]) if type(r[3]) is int else r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11].hex() if type(r[11]) is bytes else r[11],
+        )
+        for r in rows
+    ]
 
 
 class Connection(Protocol):
