@@ -222,6 +222,7 @@ def test_a_schema_2_file_is_upgraded_on_open_and_gives_back_every_row(tmp_path: 
     with parcelfsm.open(str(path), clock=ManualClock("2027-01-01")) as orders:
         assert orders.replay(verify=True).problems == ()
     assert _query(path, "PRAGMA user_version") == [(3,)]
+    assert _query(path, "PRAGMA freelist_count") == [(0,)]  # the old tables' pages given back
     assert _events(path) == before
     assert {t: sorted(_query(path, f"SELECT * FROM {t}")) for t in ("orders", "keys")} == {
         t: tables[t] for t in ("orders", "keys")

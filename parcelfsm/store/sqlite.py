@@ -222,6 +222,11 @@ class SQLiteBackend:
                 (str(SCHEMA_VERSION),),
             )
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if version in (1, 2):
+            # the old tables' pages are free now: give them back (best effort; a busy or
+            # full disk leaves a correct, larger file whose free pages later writes reuse)
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("VACUUM")
 
     def _check_schema(self) -> None:
         check_schema(self._conn, self.path)  # a foreign `events` table: CorruptLog

@@ -4,8 +4,8 @@ Runs inside the backend's write transaction, so an upgrade is all or nothing: th
 tables are renamed aside, the compact ones created, every row copied (events in
 position order, through the same encoder as an append, so each keeps its position and
 gives back the row it was), and the old tables dropped. Schema 1 differs from 2 only in
-lacking `orders.alerts` (copied as ""). The freed pages are reused by later writes;
-`VACUUM` returns them to the file system.
+lacking `orders.alerts` (copied as ""). After the commit the backend runs `VACUUM` to
+give the old tables' pages back (if it cannot, later writes reuse them).
 """
 
 from __future__ import annotations
