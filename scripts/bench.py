@@ -203,7 +203,7 @@ def stored_rows(db: str) -> list[tuple[Any, ...]]:
     try:
         sql = (
             "SELECT stream_id, version, type, occurred_at, recorded_at, due_at, key, data, prev_hash, hash "
-            "FROM events ORDER BY position"
+            "FROM event_rows ORDER BY position"  # the logical rows (docs/storage.md)
         )
         return conn.execute(sql).fetchall()
     finally:

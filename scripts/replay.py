@@ -62,7 +62,9 @@ def summarize(db: str) -> dict[str, Any]:
         summary: dict[str, Any] = {
             "orders": conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0],
             "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
-            "events_by_type": counts(conn, "SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY type"),
+            "events_by_type": counts(  # event_rows: the logical rows (docs/storage.md)
+                conn, "SELECT type, COUNT(*) FROM event_rows GROUP BY type ORDER BY type"
+            ),
             "states": {
                 name: counts(conn, f"SELECT {name}_state, COUNT(*) FROM orders GROUP BY 1 ORDER BY 1")
                 for name in ("order", "parcel", "dispute")

@@ -128,15 +128,24 @@ def test_two_events_of_a_stream_with_swapped_versions_are_reported(db: Path) -> 
 
 
 def test_an_edited_event_with_its_own_hash_recomputed_breaks_the_next_link(db: Path) -> None:
-    """Editing data and recomputing that row's hash is caught by the next event's prev_hash."""
-    row = sql(db, "SELECT * FROM events WHERE stream_id = 'o-1' AND version = 1")[0]
-    cols = [c[1] for c in sql(db, "PRAGMA table_info(events)")]
+    """Editing data and recomputing that row's hash is caught at the next event: its
+    `prev_hash` (derived from the stored row before it, docs/storage.md) is now the forged
+    hash, and its own hash, which covered the true one, no longer follows from it."""
+    row = sql(db, "SELECT * FROM event_rows WHERE stream_id = 'o-1' AND version = 1")[0]
+    cols = [c[1] for c in sql(db, "PRAGMA table_info(event_rows)")]
     event = dict(zip(cols, row, strict=True))
     data = json.loads(event["data"])
     data["amount"] = 1
     data_json = canonical_json(data)
     forged = row_hash(EventRow(**{**event, "data": data_json}), event["prev_hash"] or "")
-    sql(db, "UPDATE events SET data = ?, hash = ? WHERE position = ?", data_json, forged, event["position"])
+    sql(
+        db,
+        "UPDATE events SET data = ?, policy_id = NULL, policy_at = NULL, hash = ? WHERE position = ?",
+        data_json,
+        forged,
+        event["position"],
+    )
     code, problems = _verify(db)
     assert code == 5
-    assert any("prev_hash" in p and f"position {_position(db, 'o-1', 2)}" in p for p in problems), problems
+    assert not any(f"position {event['position']}" in p for p in problems), problems  # it self-checks
+    assert any("mismatch" in p and f"position {_position(db, 'o-1', 2)}" in p for p in problems), problems

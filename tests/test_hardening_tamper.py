@@ -32,9 +32,10 @@ COLUMNS: Final = (
 
 
 def _rows(db: Path, where: str = "1", *params: Any) -> list[EventRow]:
+    """The logical rows (`event_rows` decodes the compact `events` table, docs/storage.md)."""
     return [
         EventRow(*r)
-        for r in sql(db, f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY position", *params)
+        for r in sql(db, f"SELECT {COLUMNS} FROM event_rows WHERE {where} ORDER BY position", *params)
     ]
 
 

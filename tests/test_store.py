@@ -352,7 +352,7 @@ def _raw_rows(path: Path) -> list[sqlite3.Row]:
     conn = sqlite3.connect(str(path))
     conn.row_factory = sqlite3.Row
     try:
-        return conn.execute("SELECT * FROM events ORDER BY stream_id, version").fetchall()
+        return conn.execute("SELECT * FROM event_rows ORDER BY stream_id, version").fetchall()
     finally:
         conn.close()
 

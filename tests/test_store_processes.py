@@ -195,7 +195,7 @@ def test_a_tick_killed_between_batches_loses_and_duplicates_nothing(tmp_path: Pa
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute(
-            "SELECT stream_id, COUNT(*), MAX(version), MIN(type) FROM events GROUP BY stream_id"
+            "SELECT stream_id, COUNT(*), MAX(version), MIN(type) FROM event_rows GROUP BY stream_id"
         )
         per_stream = {r[0]: r[1:] for r in rows}
     finally:

@@ -23,6 +23,8 @@ from parcelfsm.store.recorder import EventRow
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 #: the columns of our `events` table (the documented columns, plus the hash chain)
 EVENT_COLUMNS: Final = frozenset(f.name for f in attrs.fields(EventRow))
+#: schema 3 of SQLite (`parcelfsm.store.sqlite_format`) adds where an order's policy was cut out
+COMPACT_COLUMNS: Final = EVENT_COLUMNS | {"policy_id", "policy_at"}
 _BUSY: Final = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -66,7 +68,7 @@ def check_schema(conn: Any, path: str) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
     except Exception as exc:
         raise translate(exc, path) from None
-    if columns and columns != EVENT_COLUMNS:
+    if columns and columns not in (EVENT_COLUMNS, COMPACT_COLUMNS):
         missing = sorted(EVENT_COLUMNS - columns)
         extra = sorted(columns - EVENT_COLUMNS)
         raise CorruptLog(

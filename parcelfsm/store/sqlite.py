@@ -40,27 +40,46 @@ from parcelfsm.errors import (
 from parcelfsm.store.files import check_file, check_schema
 from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.sqlite_format import (
+    COMPACT_SCHEMA,
+    INSERT_EVENT,
+    POSITION_COLUMNS,
+    SELECT_HASH,
+    STORED_PREV_COLUMNS,
+    EventEncoder,
+    decoded,
+    pack_due_at,
+    unpack_due_at,
+    with_prev,
+)
+from parcelfsm.store.sqlite_schema import create_schema, upgrade
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = COMPACT_SCHEMA
+#: the oldest schema a read-only open still serves (as it is: it cannot be upgraded)
+OLDEST_READABLE: Final = 2
 BUSY_TIMEOUT_MS: Final = 30_000
 EVENT_COLUMNS: Final = (
     "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash"
 )
-SELECT_STREAM: Final = (
-    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version"
+#: reads of the log: `event_rows` (schema 3, the compact rows decoded) or `events` (older)
+SELECT_AFTER: Final = f"SELECT {EVENT_COLUMNS} FROM {{0}} WHERE position > ? ORDER BY position LIMIT ?"
+SELECT_AFTER_COMPACT: Final = (
+    f"SELECT {POSITION_COLUMNS} FROM events e WHERE e.position > ? ORDER BY e.position LIMIT ?"
 )
-SELECT_AFTER: Final = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
-SELECT_STREAMS: Final = (
-    f"SELECT {EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (?, ?) "
-    "ORDER BY stream_id, version LIMIT ?"
-)
-SELECT_HEAD: Final = "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+SELECT_HEAD: Final = "SELECT version, hash FROM {0} WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+#: reads in (stream_id, version) order: schema 3 takes prev_hash from the row before
+#: (`sqlite_format.with_prev`), an older schema-2 file opened read-only has it stored
+IN_ORDER: Final = {
+    compact: (
+        f"SELECT {columns} FROM events e WHERE e.stream_id = ? AND e.version BETWEEN ? AND ? "
+        "ORDER BY e.version",
+        f"SELECT {columns} FROM events e WHERE (e.stream_id, e.version) > (?, ?) "
+        "ORDER BY e.stream_id, e.version LIMIT ?",
+    )
+    for compact, columns in ((True, STORED_PREV_COLUMNS), (False, EVENT_COLUMNS))
+}
 SELECT_KEY: Final = "SELECT key, stream_id, first_version, last_version, fingerprint FROM keys WHERE key = ?"
-INSERT_EVENT: Final = (
-    "INSERT INTO events (stream_id, version, type, schema_version, occurred_at, recorded_at, "
-    "due_at, key, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 INSERT_KEY: Final = (
     "INSERT INTO keys (key, stream_id, first_version, last_version, fingerprint) VALUES (?, ?, ?, ?, ?)"
 )
@@ -117,6 +136,10 @@ class SQLiteBackend:
         self.path = _sqlite_path(target)
         self.read_only = read_only
         self._depth = 0
+        self._encoder = EventEncoder()
+        self._type_names: dict[int, str] = {}
+        self._source = "event_rows"
+        self._compact = True
         mode = _sync_mode(synchronous)
         if self.path != ":memory:" and not os.path.exists(self.path) and (read_only or not create):
             raise NotFound(f"database {self.path!r} does not exist (it is created by init or by a write)")
@@ -133,7 +156,10 @@ class SQLiteBackend:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute(f"PRAGMA synchronous = {mode}")
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            if self.read_only and OLDEST_READABLE <= version < SCHEMA_VERSION:
+                self._source = "events"  # an older file opened read-only: its rows as they are
+                self._compact = False
+            elif version != SCHEMA_VERSION:
                 self._migrate(version)
             self._check_schema()
         except sqlite3.DatabaseError as exc:
@@ -184,12 +210,23 @@ class SQLiteBackend:
                         f"database {self.path!r} holds an `events` table that is not parcelfsm's"
                     )
                 version = int(legacy[0])
-            _create_schema(self._conn, version)
+            if version == 0:
+                create_schema(self._conn)
+            elif version in (1, 2):
+                check_schema(self._conn, self.path)  # never rewrite someone else's table
+                upgrade(self._conn, version)  # to the compact format, in this transaction
+            else:
+                raise CorruptLog(f"database {self.path!r} has an unknown schema {version}")
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if version in (1, 2):
+            # the old tables' pages are free now: give them back (best effort; a busy or
+            # full disk leaves a correct, larger file whose free pages later writes reuse)
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("VACUUM")
 
     def _check_schema(self) -> None:
         check_schema(self._conn, self.path)  # a foreign `events` table: CorruptLog
@@ -214,6 +251,7 @@ class SQLiteBackend:
             try:
                 yield
             except BaseException:
+                self._forget()
                 self._execute(f"ROLLBACK TO {name}")
                 self._execute(f"RELEASE {name}")
                 raise
@@ -236,6 +274,7 @@ class SQLiteBackend:
         except sqlite3.Error as exc:
             self._rollback()
             raise _translate(self.path, exc, "commit") from None
+        self._encoder.committed()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -266,7 +305,14 @@ class SQLiteBackend:
         except sqlite3.Error as exc:
             raise _translate(self.path, exc, "begin") from None
 
+    def _forget(self) -> None:
+        """Ids handed out in a transaction that rolls back may be given again: forget them."""
+        if self._encoder.dirty:
+            self._type_names.clear()
+        self._encoder.forget()
+
     def _rollback(self) -> None:
+        self._forget()
         with contextlib.suppress(sqlite3.Error):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -285,22 +331,7 @@ class SQLiteBackend:
         with self._atomic():
             for r in rows:
                 try:
-                    cur = self._conn.execute(
-                        INSERT_EVENT,
-                        (
-                            r.stream_id,
-                            r.version,
-                            r.type,
-                            r.schema_version,
-                            r.occurred_at,
-                            r.recorded_at,
-                            r.due_at,
-                            r.key,
-                            r.data,
-                            r.prev_hash,
-                            r.hash,
-                        ),
-                    )
+                    cur = self._conn.execute(INSERT_EVENT, self._encoder.params(self._conn, r))
                 except sqlite3.IntegrityError as exc:
                     if "key" in str(exc):
                         raise IdempotencyConflict(
@@ -324,16 +355,36 @@ class SQLiteBackend:
 
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
         """A stream's rows in a version range."""
-        rows = self._execute(SELECT_STREAM, (stream_id, first, last if last is not None else 2**62))
-        return [EventRow(*r) for r in rows]
+        last = last if last is not None else 2**62
+        return self._in_order(IN_ORDER[self._compact][0], (stream_id, first, last))
 
     def select_after(self, position: int, limit: int) -> list[EventRow]:
         """Rows after a position, in position order."""
-        return [EventRow(*r) for r in self._execute(SELECT_AFTER, (position, limit))]
+        if not self._compact:
+            return [EventRow(*r) for r in self._execute(SELECT_AFTER.format("events"), (position, limit))]
+        return decoded(self._execute(SELECT_AFTER_COMPACT, (position, limit)), self._type_name)
 
     def select_streams(self, after: tuple[str, int], limit: int) -> list[EventRow]:
         """Rows after (stream_id, version), in that order."""
-        return [EventRow(*r) for r in self._execute(SELECT_STREAMS, (*after, limit))]
+        return self._in_order(IN_ORDER[self._compact][1], (*after, limit))
+
+    def _in_order(self, sql: str, params: Sequence[Any]) -> list[EventRow]:
+        rows = self._execute(sql, params)
+        if not self._compact:
+            return [EventRow(*r) for r in rows]
+        return with_prev(rows, self._hash_at, self._type_name)
+
+    def _type_name(self, type_id: int) -> str:
+        """A type id's name (ids never change once committed; forgotten on a rollback)."""
+        name = self._type_names.get(type_id)
+        if name is None:
+            self._type_names = dict(self._execute("SELECT id, name FROM types").fetchall())
+            name = self._type_names.get(type_id, "")
+        return name
+
+    def _hash_at(self, stream_id: str, version: int) -> str:
+        row = self._execute(SELECT_HASH, (stream_id, version)).fetchone()
+        return str(row[0]) if row else ""
 
     def select_key(self, key: str) -> KeyRow | None:
         """A key's row."""
@@ -342,7 +393,7 @@ class SQLiteBackend:
 
     def head(self, stream_id: str) -> tuple[int, str]:
         """(version, hash) of a stream's last row."""
-        row = self._execute(SELECT_HEAD, (stream_id,)).fetchone()
+        row = self._execute(SELECT_HEAD.format(self._source), (stream_id,)).fetchone()
         return (row[0], row[1]) if row else (0, "")
 
     def counts(self) -> tuple[int, int]:
@@ -386,11 +437,11 @@ class SQLiteBackend:
 
     def deadline_rows(self, stream_id: str) -> list[DeadlineRow]:
         """One order's deadlines."""
-        return [DeadlineRow(*r) for r in self._execute(SELECT_DEADLINES, (stream_id,))]
+        return [_deadline_row(r) for r in self._execute(SELECT_DEADLINES, (stream_id,))]
 
     def select_due(self, before_us: int, limit: int) -> list[DeadlineRow]:
         """Deadlines due by `before_us`, soonest first."""
-        return [DeadlineRow(*r) for r in self._execute(SELECT_DUE, (before_us, limit))]
+        return [_deadline_row(r) for r in self._execute(SELECT_DUE, (before_us, limit))]
 
     def count_due(self, before_us: int) -> int:
         """How many deadlines are due by `before_us`."""
@@ -425,69 +476,6 @@ class SQLiteBackend:
             self._execute("DELETE FROM deadlines")
 
 
-def _create_schema(conn: sqlite3.Connection, version: int) -> None:
-    """Create the tables and indexes with sqlite-utils, or upgrade schema 1 (parcelfsm 0.1,
-    which had no `orders.alerts`). Runs once per database: opening, reading and writing
-    an existing one never import sqlite-utils."""
-    import sqlite_utils
-
-    db = sqlite_utils.Database(conn)
-    events = db.table("events")
-    events.create(
-        {
-            "position": int,
-            "stream_id": str,
-            "version": int,
-            "type": str,
-            "schema_version": int,
-            "occurred_at": str,
-            "recorded_at": str,
-            "due_at": str,
-            "key": str,
-            "data": str,
-            "prev_hash": str,
-            "hash": str,
-        },
-        pk="position",
-        not_null={"stream_id", "version", "type", "occurred_at", "recorded_at", "data", "hash"},
-        if_not_exists=True,
-    )
-    events.create_index(["stream_id", "version"], unique=True, if_not_exists=True)
-    events.create_index(["key"], unique=True, if_not_exists=True)
-    orders = db.table("orders")
-    money = dict.fromkeys(("paid", "held", "released_to_seller", "refunded_to_buyer"), int)
-    states = dict.fromkeys(("order_state", "parcel_state", "dispute_state", "currency"), str)
-    orders.create(
-        {"stream_id": str, "version": int, **states, **money, "policy_version": str, "alerts": str},
-        pk="stream_id",
-        not_null={"alerts"},
-        defaults={"alerts": ""},
-        if_not_exists=True,
-    )
-    if version == 1:
-        orders.add_column("alerts", str, not_null_default="")
-    deadlines = db.table("deadlines")
-    deadlines.create(
-        {
-            "stream_id": str,
-            "kind": str,
-            "due_at": str,
-            "due_us": int,
-            "rank": int,
-            "rule": str,
-            "set_by_version": int,
-            "on_expiry": str,
-            "alert": str,
-        },
-        pk=("stream_id", "kind"),
-        if_not_exists=True,
-    )
-    deadlines.create_index(["due_us", "rank", "set_by_version", "stream_id"], if_not_exists=True)
-    keys = {"key": str, "stream_id": str, "first_version": int, "last_version": int, "fingerprint": str}
-    db.table("keys").create(keys, pk="key", if_not_exists=True)
-    db.table("meta").create({"name": str, "value": str}, pk="name", if_not_exists=True)
-
-
 def _order_tuple(o: OrderRow) -> tuple[Any, ...]:
     return (
         o.stream_id,
@@ -506,7 +494,12 @@ def _order_tuple(o: OrderRow) -> tuple[Any, ...]:
 
 
 def _deadline_tuple(d: DeadlineRow) -> tuple[Any, ...]:
-    return (d.stream_id, d.kind, d.due_at, d.due_us, d.rank, d.rule, d.set_by_version, d.on_expiry, d.alert)
+    due_at = pack_due_at(d.due_at, d.due_us)  # NULL when due_us gives it back (sqlite_format)
+    return (d.stream_id, d.kind, due_at, d.due_us, d.rank, d.rule, d.set_by_version, d.on_expiry, d.alert)
+
+
+def _deadline_row(r: tuple[Any, ...]) -> DeadlineRow:
+    return DeadlineRow(r[0], r[1], unpack_due_at(r[2], r[3]), *r[3:])
 
 
 def _translate(path: str, exc: sqlite3.Error, doing: str) -> Exception:
