@@ -194,7 +194,7 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
             state, c.order_id, c.type, c.data, at=when, now=now, policy=self.policy, key=c.key, fingerprint=fp
         )
         stored = self.log.append(decision.events, now, head)
-        self.log.save_projection([decision.state])
+        self.log.save_changes([(state, decision.state)])
         self._remember(c.order_id, stored[-1].version, stored[-1].hash, decision.state)
         return stored
 

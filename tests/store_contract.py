@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from projection_contract import ProjectionChangeContract
 
 import parcelfsm
 from parcelfsm import ManualClock, Orders
@@ -58,7 +59,7 @@ def hashes(orders: Orders) -> list[tuple[str, int, str, str]]:
     return [(e.stream_id, e.version, e.prev_hash, e.hash) for e in orders.export_events()]
 
 
-class StoreContract:
+class StoreContract(ProjectionChangeContract):
     """Every backend passes these; subclass and implement `target`."""
 
     def target(self, tmp_path: Path) -> str:

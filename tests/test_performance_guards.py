@@ -33,8 +33,10 @@ def test_a_new_database_file_uses_the_write_ahead_log(tmp_path: Path) -> None:
 
 
 def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
-    """Recording one command runs one BEGIN/COMMIT pair around six statements and no
-    savepoints (each would cost a statement; the rows still land atomically)."""
+    """Recording one command runs one BEGIN/COMMIT pair around four statements and the
+    deadline rows that changed, no savepoints (each would cost a statement; the rows
+    still land atomically): a carrier scan that re-arms one deadline is six statements
+    in all, where rewriting every deadline row of the order took nine."""
     db = tmp_path / "stmts.db"
     with parcelfsm.open(str(db), clock=ManualClock("2026-01-01")) as orders:
         orders.record("o-1", "order.placed", PLACED)
@@ -42,13 +44,26 @@ def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
         statements: list[str] = []
         conn.set_trace_callback(statements.append)
         orders.record("o-1", "order.shipped", {"tracking_number": "LP00123456789"})
+        shipped = list(statements)
         conn.set_trace_callback(None)
-    words = [s.split()[0].upper() for s in statements]
-    assert words.count("BEGIN") == 1 and words.count("COMMIT") == 1
-    assert "SAVEPOINT" not in words and "RELEASE" not in words
-    others = [s for s in statements if not s.startswith("INSERT INTO deadlines")]
-    # BEGIN, the stream head, the event, the order row, its deadlines' delete, COMMIT
-    assert len(others) == 6, others
+        orders.record("o-1", "parcel.scanned", {"status": "info_received"})  # closes two
+        conn.set_trace_callback(statements.append)
+        statements.clear()
+        orders.record("o-1", "parcel.scanned", {"status": "in_transit"})
+        conn.set_trace_callback(None)
+    for run in (shipped, statements):
+        words = [s.split()[0].upper() for s in run]
+        assert words.count("BEGIN") == 1 and words.count("COMMIT") == 1
+        assert "SAVEPOINT" not in words and "RELEASE" not in words
+    others = [s for s in shipped if "INTO deadlines" not in s and "FROM deadlines" not in s]
+    # BEGIN, the stream head, the event, the order row, COMMIT
+    assert len(others) == 5, others
+    # shipping closes ship_by (one delete) and arms five deadlines (five rows written)
+    assert sum("FROM deadlines" in s for s in shipped) == 1, shipped
+    assert sum("INTO deadlines" in s for s in shipped) == 5, shipped
+    # a later scan re-arms presumed_lost only: BEGIN, head, event, order row, that row, COMMIT
+    assert len(statements) == 6, statements
+    assert sum("deadlines" in s for s in statements) == 1, statements
 
 
 def _interleaved_log(tmp_path: Path, orders: int = 40) -> list[str]:

@@ -30,6 +30,7 @@ from parcelfsm.store.chain import row_hash
 from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.written import WrittenDeadlines, split
 
 PAGE: Final = 2000
 
@@ -40,6 +41,7 @@ class EventLog:
     def __init__(self, backend: Backend, *, secret: bytes | None = None) -> None:
         self.backend = backend
         self.secret = secret or None
+        self.written = WrittenDeadlines()
 
     # -- transactions -----------------------------------------------------------------
 
@@ -151,8 +153,25 @@ class EventLog:
         """Rewrite the projections of these folded orders (inside the append's transaction)."""
         self.backend.save_projections(projection_rows(s) for s in states)
 
+    def save_changes(self, pairs: Sequence[tuple[OrderState | None, OrderState]]) -> None:
+        """Rewrite the projections of folded orders, each given with the state it was
+        folded from: when this log wrote that state's rows, only the rows that differ
+        are written (`update_projections`), else all of them (inside the transaction)."""
+        if len({after.order_id for _, after in pairs}) < len(pairs):
+            for pair in pairs:  # an order twice: each change builds on the one before
+                self.save_changes([pair])
+            return
+        changes, full, done = split(self.written, pairs)
+        if changes:
+            self.backend.update_projections(changes)
+        if full:
+            self.backend.save_projections(full)
+        for state, deadlines in done:
+            self.written.remember(state, deadlines)
+
     def clear_projections(self) -> None:
         """Empty the projections (a rebuild rewrites them)."""
+        self.written.forget()
         self.backend.clear_projections()
 
     # -- reading events ---------------------------------------------------------------
