@@ -31,7 +31,13 @@ _FIELDS: Final = (
 
 def row_hash(row: EventRow, prev_hash: str, secret: bytes | None = None) -> str:
     """The chain hash of `row` following `prev_hash` (the row's own hash fields ignored)."""
-    body = plain_json({name: getattr(row, name) for name in _FIELDS})
+    return fields_hash({name: getattr(row, name) for name in _FIELDS}, prev_hash, secret)
+
+
+def fields_hash(fields: dict[str, object], prev_hash: str, secret: bytes | None = None) -> str:
+    """The chain hash of a row given as its `_FIELDS` (what an append has before the row
+    exists: the row is then built once, with its hash)."""
+    body = plain_json(fields)
     message = (prev_hash + body).encode("utf-8")
     if secret:
         return hmac.new(secret, message, hashlib.sha256).hexdigest()

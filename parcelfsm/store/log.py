@@ -16,8 +16,6 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
-import attrs
-
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
@@ -26,7 +24,7 @@ from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
-from parcelfsm.store.chain import row_hash
+from parcelfsm.store.chain import fields_hash
 from parcelfsm.store.mapping import projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
@@ -58,21 +56,35 @@ class EventLog:
     def to_row(self, event: NewEvent | StoredEvent, recorded_at: str, prev_hash: str) -> EventRow:
         """The stored row of an event following `prev_hash` in its stream (hash computed)."""
         assert event.version is not None
-        row = EventRow(
+        occurred = format_time(event.occurred_at)
+        due = format_time(event.due_at) if event.due_at else None
+        data = canonical_json(event.data)
+        fields = {
+            "stream_id": event.stream_id,
+            "version": event.version,
+            "type": event.type,
+            "schema_version": event.schema_version,
+            "occurred_at": occurred,
+            "recorded_at": recorded_at,
+            "due_at": due,
+            "key": event.key,
+            "data": data,
+        }
+        digest = fields_hash(fields, prev_hash, self.secret)
+        return EventRow(
             0,
             event.stream_id,
             event.version,
             event.type,
             event.schema_version,
-            format_time(event.occurred_at),
+            occurred,
             recorded_at,
-            format_time(event.due_at) if event.due_at else None,
+            due,
             event.key,
-            canonical_json(event.data),
+            data,
             prev_hash,
-            "",
+            digest,
         )
-        return attrs.evolve(row, hash=row_hash(row, prev_hash, self.secret))
 
     def append(
         self, events: Sequence[NewEvent], recorded_at: dt.datetime, head: tuple[int, str] | None = None
