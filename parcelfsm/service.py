@@ -74,12 +74,21 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
         """The order's folded state and stream head, from a small cache while the head
         (version, hash) is unchanged (read in the caller's transaction, so a write by
-        another process forces a fresh fold; cached states are never mutated)."""
+        another process forces a fresh fold; cached states are never mutated). An order
+        not in the cache is read whole at once: its last row is the head."""
+        hit = self._states.get(order_id)
+        if hit is None:
+            events = self.log.read_stream(order_id)
+            if not events:
+                return None, (0, "")
+            state = folded(order_id, fold, events)
+            if state is not None:
+                self._remember(order_id, events[-1].version, events[-1].hash, state)
+            return state, (events[-1].version, events[-1].hash)
         head = self.log.head(order_id)
         if head[0] == 0:
             return None, head
-        hit = self._states.get(order_id)
-        if hit is not None and (hit[0], hit[1]) == head:
+        if (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
             return hit[2], head
         state = folded(order_id, fold, self.log.read_stream(order_id))
