@@ -17,7 +17,7 @@ import itertools
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, TypeVar, cast, overload
 
 from typing_extensions import TypeVar as DefaultTypeVar
@@ -44,6 +44,7 @@ STATE_CACHE: Final = 10_000
 #: the clock type of an order book (`Orders[ManualClock]`); bare `Orders` is `Orders[Clock]`
 C = DefaultTypeVar("C", bound=Clock, default=Clock, covariant=True)
 K = TypeVar("K", bound=Clock)
+T = TypeVar("T")
 
 
 class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
@@ -135,7 +136,7 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
             database stays busy past the retry budget).
         """
         command = Command(order_id, type, data, key, at, expect_version)
-        return list(self.record_many([command], atomic=True)[0].events)
+        return self._transact(lambda now: self._record_one(command, now), retry=expect_version is None)
 
     def record_many(
         self, commands: Iterable[Command | Mapping[str, Any] | tuple[Any, ...]], *, atomic: bool = False
@@ -149,20 +150,24 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
         if not isinstance(commands, Iterable) or isinstance(commands, str | bytes | Mapping):
             raise ValidationError("commands: expected an iterable of commands")
         batch = [Command.of(c) for c in commands]
+        return self._transact(
+            lambda now: [self._record_in_batch(c, now, atomic) for c in batch],
+            retry=all(c.expect_version is None for c in batch),
+        )
+
+    def _transact(self, work: Callable[[dt.datetime], T], *, retry: bool) -> T:
+        """`work(now)` in one write transaction; on `ConcurrencyConflict` (busy, or a
+        writer elsewhere moved a stream) decided again on the new state after a
+        jittered backoff, while the command's time budget lasts (never with
+        `expect_version`: the caller asked for that exact version)."""
         now = to_utc(self.now(), "now")
         budget_ends = time.monotonic() + RETRY_BUDGET_S
         for attempt in itertools.count():
             try:
                 with self.log.transaction():
-                    return [self._record_in_batch(c, now, atomic) for c in batch]
+                    return work(now)
             except ConcurrencyConflict:
-                # busy, or a writer elsewhere moved a stream: decide again on the new state,
-                # after a jittered backoff, while the command's time budget lasts
-                if (
-                    any(c.expect_version is not None for c in batch)
-                    or attempt >= RETRIES - 1
-                    or time.monotonic() >= budget_ends
-                ):
+                if not retry or attempt >= RETRIES - 1 or time.monotonic() >= budget_ends:
                     raise
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")

@@ -59,8 +59,20 @@ class WrittenDeadlines:
         if old is None or before is None or before.order_id != after.order_id:
             return None, (order_row(after), [deadline_row(d) for d in now.values()]), now
         removed = tuple(kind for kind in old if kind not in now)
-        upserted = tuple(deadline_row(d) for kind, d in now.items() if old.get(kind) != d)
+        upserted = tuple(deadline_row(d) for kind, d in now.items() if _differs(old.get(kind), d))
         return ProjectionChange(order_row(after), removed, upserted), None, now
+
+
+def _differs(old: Deadline | None, new: Deadline) -> bool:
+    """Whether `new`'s row differs from `old`'s: the kind (and with it rank, on_expiry
+    and alert) and the order are the same, so only the due time, the event that set it
+    and the rule text can."""
+    return (
+        old is None
+        or old.due_at != new.due_at
+        or old.set_by_version != new.set_by_version
+        or old.rule != new.rule
+    )
 
 
 def split(
