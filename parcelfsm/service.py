@@ -24,7 +24,7 @@ from typing_extensions import TypeVar as DefaultTypeVar
 
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.commands import Command, Recorded, check_key
-from parcelfsm.decide import check_order_id, decide, same_command
+from parcelfsm.decide import Decision, check_order_id, decide, same_command
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsmError, ValidationError, quote
 from parcelfsm.firing import DeadlineFiring
 from parcelfsm.fold import fold
@@ -145,7 +145,9 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
 
         Returns one `Recorded` per command, in order: its events, or the typed error
         that refused it (a refused command appends nothing; the others land). With
-        `atomic`, the first refusal is raised and nothing of the batch is appended.
+        `atomic`, the first refusal is raised and nothing of the batch is appended. A
+        failure of the database itself while writing (not a refusal) is raised and
+        nothing of the batch is appended either.
         """
         if not isinstance(commands, Iterable) or isinstance(commands, str | bytes | Mapping):
             raise ValidationError("commands: expected an iterable of commands")
@@ -175,17 +177,39 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     def _record_in_batch(self, command: Command, now: dt.datetime, atomic: bool) -> Recorded:
         if atomic:  # a refusal rolls the whole transaction back
             return Recorded(command, tuple(self._record_one(command, now)))
+        if command.key is not None:
+            # a savepoint: a key another command took meanwhile is found by the insert,
+            # after this command's catch-up rows — they must go with it
+            try:
+                with self.log.transaction():
+                    return Recorded(command, tuple(self._record_one(command, now)))
+            except ConcurrencyConflict:
+                raise
+            except ParcelFsmError as exc:
+                return Recorded(command, error=exc)
+        # no savepoint (two statements per command): every refusal is raised before the
+        # first write, and an error while writing aborts the whole batch
         try:
-            with self.log.transaction():  # a savepoint: a refused command leaves no trace
-                return Recorded(command, tuple(self._record_one(command, now)))
+            decided = self._decide_one(command, now)
         except ConcurrencyConflict:
             raise
         except ParcelFsmError as exc:
-            if atomic:
-                raise
             return Recorded(command, error=exc)
+        if isinstance(decided, list):
+            return Recorded(command, tuple(decided))
+        return Recorded(command, tuple(self._write_one(command, *decided, now)))
 
     def _record_one(self, c: Command, now: dt.datetime) -> list[StoredEvent]:
+        decided = self._decide_one(c, now)
+        if isinstance(decided, list):
+            return decided
+        return self._write_one(c, *decided, now)
+
+    def _decide_one(
+        self, c: Command, now: dt.datetime
+    ) -> list[StoredEvent] | tuple[OrderState | None, tuple[int, str], Decision]:
+        """Everything before the first write: the checks, a retried key's original
+        events (a list), or the state, stream head and decision to write."""
         when = to_utc(c.at, "at") if c.at is not None else now
         check_order_id(c.order_id)
         check_key(c.key)
@@ -207,6 +231,17 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
         decision = decide(
             state, c.order_id, c.type, c.data, at=when, now=now, policy=self.policy, key=c.key, fingerprint=fp
         )
+        return state, head, decision
+
+    def _write_one(
+        self,
+        c: Command,
+        state: OrderState | None,
+        head: tuple[int, str],
+        decision: Decision,
+        now: dt.datetime,
+    ) -> list[StoredEvent]:
+        """Append a decided command, write its projections, cache its state."""
         stored = self.log.append(decision.events, now, head)
         self.log.save_changes([(state, decision.state)])
         self._remember(c.order_id, stored[-1].version, stored[-1].hash, decision.state)

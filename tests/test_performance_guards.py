@@ -66,6 +66,31 @@ def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
     assert sum("deadlines" in s for s in statements) == 1, statements
 
 
+def test_a_batch_takes_a_savepoint_only_for_keyed_commands(tmp_path: Path) -> None:
+    """`record_many` refuses an unkeyed command before it writes anything, so only a
+    keyed one (whose key the insert may find taken) pays for a savepoint; refused
+    commands still leave no trace and the others land."""
+    db = tmp_path / "batch.db"
+    with parcelfsm.open(str(db), clock=ManualClock("2026-01-01")) as orders:
+        orders.record("o-1", "order.placed", PLACED, key="taken")
+        conn = orders.log.backend._conn  # type: ignore[attr-defined]
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        outcomes = orders.record_many(
+            [
+                ("o-2", "order.placed", PLACED),
+                ("o-1", "order.receipt_confirmed", {}),  # refused: not shipped
+                ("o-3", "order.placed", PLACED, "taken"),  # refused: the key is o-1's
+                ("o-4", "order.placed", PLACED, "fresh"),
+            ]
+        )
+        conn.set_trace_callback(None)
+        assert [o.ok for o in outcomes] == [True, False, False, True]
+        assert orders.log.order_row("o-3") is None and orders.log.order_row("o-4") is not None
+    savepoints = [s for s in statements if s.upper().startswith("SAVEPOINT")]
+    assert len(savepoints) == 2, statements  # o-3 and o-4 (keyed); none for o-2 and o-1
+
+
 def _interleaved_log(tmp_path: Path, orders: int = 40) -> list[str]:
     """Exported lines of `orders` orders whose events interleave round-robin."""
     clock = ManualClock("2026-01-01")
