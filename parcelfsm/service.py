@@ -66,6 +66,8 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
         self.clock: C = cast(C, clock if clock is not None else SystemClock())
         self.policy = policy or Policy.default()
         self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
+        #: inside `record_many`: the (state before, state after) of each command written
+        self._pending: list[tuple[OrderState | None, OrderState]] | None = None
 
     @property
     def store(self) -> EventLog:
@@ -153,9 +155,19 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
             raise ValidationError("commands: expected an iterable of commands")
         batch = [Command.of(c) for c in commands]
         return self._transact(
-            lambda now: [self._record_in_batch(c, now, atomic) for c in batch],
-            retry=all(c.expect_version is None for c in batch),
+            lambda now: self._batch(batch, now, atomic), retry=all(c.expect_version is None for c in batch)
         )
+
+    def _batch(self, batch: list[Command], now: dt.datetime, atomic: bool) -> list[Recorded]:
+        """The batch's commands, then the projections of every order they moved, written
+        together (one statement per table for the batch, not per command)."""
+        self._pending = []
+        try:
+            out = [self._record_in_batch(c, now, atomic) for c in batch]
+            self.log.save_changes(self._pending)
+        finally:
+            self._pending = None
+        return out
 
     def _transact(self, work: Callable[[dt.datetime], T], *, retry: bool) -> T:
         """`work(now)` in one write transaction; on `ConcurrencyConflict` (busy, or a
@@ -243,7 +255,10 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     ) -> list[StoredEvent]:
         """Append a decided command, write its projections, cache its state."""
         stored = self.log.append(decision.events, now, head)
-        self.log.save_changes([(state, decision.state)])
+        if self._pending is not None:  # a batch writes its projections at its end
+            self._pending.append((state, decision.state))
+        else:
+            self.log.save_changes([(state, decision.state)])
         self._remember(c.order_id, stored[-1].version, stored[-1].hash, decision.state)
         return stored
 

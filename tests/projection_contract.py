@@ -110,9 +110,9 @@ class ProjectionChangeContract:
     def test_projections_stay_a_fold_through_batches_refusals_and_ticks(
         self, orders: Orders, clock: ManualClock
     ) -> None:
-        """Commands written as changes — several on one order in a batch, a refused
-        atomic batch, catch-up and tick firings — leave every order's projections equal
-        to a fold of its stream."""
+        """Commands written as changes — several on one order in a batch, refusals in
+        an atomic and a partial batch, catch-up and tick firings — leave every order's
+        projections equal to a fold of its stream."""
         at = clock.now()
         orders.record_many([("a", "order.placed", PLACED), ("b", "order.placed", PLACED)])
         clock.advance(hours=1)
@@ -132,9 +132,19 @@ class ProjectionChangeContract:
                 atomic=True,
             )
         clock.advance(hours=1)
+        outcomes = orders.record_many(
+            [
+                ("b", "order.shipped", SHIPPED, "ship-b"),
+                ("b", "parcel.scanned", {"status": "info_received"}),
+                ("b", "order.placed", PLACED),  # refused: placed already
+                ("a", "parcel.scanned", {"status": "in_transit"}, "ship-b"),  # refused: b's key
+                ("b", "parcel.scanned", {"status": "in_transit"}, "scan-b"),
+            ]
+        )
+        assert [o.ok for o in outcomes] == [True, True, False, False, True]
         orders.record("a", "parcel.scanned", {"status": "arrived_at_customs"})
         clock.set(at + dt.timedelta(days=20))
-        assert orders.tick()  # b's ship_by fires; a's first-info alerts are closed already
+        assert orders.tick()  # alerts and deadlines of both orders fire
         orders.record("a", "parcel.scanned", {"status": "customs_cleared"})
         assert_projections_are_a_fold(orders)
 
