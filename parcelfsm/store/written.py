@@ -58,9 +58,9 @@ class WrittenDeadlines:
         old = self.of(before)
         if old is None or before is None or before.order_id != after.order_id:
             return None, (order_row(after), [deadline_row(d) for d in now.values()]), now
-        removed = tuple(kind for kind in old if kind not in now)
-        upserted = tuple(deadline_row(d) for kind, d in now.items() if _differs(old.get(kind), d))
-        return ProjectionChange(order_row(after), removed, upserted), None, now
+        removed = [kind for kind in old if kind not in now]
+        upserted = [deadline_row(d) for kind, d in now.items() if _differs(old.get(kind), d)]
+        return ProjectionChange(order_row(after), tuple(removed), tuple(upserted)), None, now
 
 
 def _differs(old: Deadline | None, new: Deadline) -> bool:
