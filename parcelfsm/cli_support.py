@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import click
 
 from parcelfsm.clock import Clock, FixedClock, SystemClock, format_time, parse_time
 from parcelfsm.errors import CorruptLog, ValidationError, quote
-from parcelfsm.policy import Policy
-from parcelfsm.service import Orders
-from parcelfsm.service import open as open_orders
-from parcelfsm.store.files import translate
-from parcelfsm.store.redaction import redact
+
+if TYPE_CHECKING:
+    from parcelfsm.service import Orders
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: how far ahead of the system clock a write may be dated without --allow-future
@@ -77,6 +76,11 @@ class Env:
     def orders(self, *, must_exist: bool = False) -> Orders:
         """The order book; `must_exist` (read commands) refuses a missing database file."""
         if self._orders is None:
+            # the service (and everything it folds with) loads with the first command
+            # that opens the book: `--help`, `normalize`, `track-check` never do
+            from parcelfsm.policy import Policy
+            from parcelfsm.service import open as open_orders
+
             policy = Policy.from_file(self.policy_file) if self.policy_file else None
             secret = os.environ.get("PARCELFSM_HMAC_KEY", "").encode("utf-8", "surrogateescape") or None
             self._orders = open_orders(
@@ -94,10 +98,11 @@ class Env:
             self._orders.close()
             self._orders = None
 
-    def emit(self, payload: Any, human: str | Callable[[], str]) -> None:
-        """Print `payload` as JSON with `--json`, else the human text (rendered only then)."""
+    def emit(self, payload: Any | Callable[[], Any], human: str | Callable[[], str]) -> None:
+        """Print `payload` as JSON with `--json`, else the human text; either may be a
+        function, called only when its form is the one printed."""
         if self.as_json:
-            click.echo(json.dumps(payload, ensure_ascii=False))
+            click.echo(json.dumps(payload() if callable(payload) else payload, ensure_ascii=False))
         else:
             click.echo(human() if callable(human) else human)
 
@@ -127,6 +132,9 @@ def handled(fn: F) -> F:
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # the boundary: nothing untyped gets past here
+            from parcelfsm.store.files import translate  # (the store loads with the book)
+            from parcelfsm.store.redaction import redact
+
             shown = redact(env.db)
             error = translate(exc, shown)
             message = " ".join(error.message.splitlines())
@@ -212,6 +220,38 @@ class TypedCommand(click.Command):
 
 
 class Commands(click.Group):
-    """The `parcelfsm` group: every subcommand is a `TypedCommand`."""
+    """The `parcelfsm` group: every subcommand is a `TypedCommand`, and those named in
+    `lazy` (`name -> "module:function"`) are imported only when one is run or listed."""
 
     command_class = TypedCommand
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, name = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise RuntimeError(f"{self.lazy[cmd_name]} is not the command {cmd_name!r}")
+            self.add_command(command)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:  # an unknown name: suggest among every command, as click does
+            self.every_command(ctx)
+            return super().resolve_command(ctx, args)
+
+    def every_command(self, ctx: click.Context | None = None) -> dict[str, click.Command]:
+        """Every subcommand by name, each module imported (help, docs and tests)."""
+        context = ctx or click.Context(self)
+        found = {name: self.get_command(context, name) for name in self.list_commands(context)}
+        return {name: command for name, command in found.items() if command is not None}

@@ -1,23 +1,24 @@
-"""Amounts for people: integer minor units → "€40.00", "¥4000", "40.000 BHD" (Babel).
+"""Amounts for people: integer minor units → "€40.00", "¥4000", "40.000 BHD".
 
 Only human output uses this; JSON keeps integer minor units. The number of decimals
 is the currency's ISO 4217 minor-unit exponent (`parcelfsm.codes.minor_exponent`);
-a currency with its own symbol in English (€, $, £, ¥) is written symbol-first,
-any other with its code after the number. No digit grouping, so an amount reads the
-same in every shell and log. A code that is not a valid currency (only possible in
-data imported from elsewhere) is printed as minor units and code, never an error.
+a currency with its own one-character symbol in English (€, $, £, ¥ …) is written
+symbol-first, any other with its code after the number. No digit grouping, so an
+amount reads the same in every shell and log; every minor unit is shown (no rounding,
+however large). A code that is not a valid currency (only possible in data imported
+from elsewhere) is printed as minor units and code, never an error.
+
+This is Babel's English formatting (`format_decimal` with the pattern `0.00…`,
+`get_currency_symbol`) without loading Babel: the symbols are a table generated from
+it (`parcelfsm.currency_symbols`), and `tests/test_money_format.py` holds this function
+to Babel's output.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from babel.numbers import format_decimal, get_currency_symbol
-
 from parcelfsm.codes import minor_exponent
+from parcelfsm.currency_symbols import SYMBOLS
 from parcelfsm.errors import ValidationError
-
-LOCALE = "en"
 
 
 def format_money(minor: int, currency: str) -> str:
@@ -26,14 +27,14 @@ def format_money(minor: int, currency: str) -> str:
         exponent = minor_exponent(currency)
     except ValidationError:
         return f"{minor} {currency} (minor units)"
-    value = Decimal(minor).scaleb(-exponent)
-    pattern = "0" + ("." + "0" * exponent if exponent else "")
-    number = format_decimal(value, format=pattern, locale=LOCALE, decimal_quantization=True)
-    if number.startswith("-"):
-        sign, number = "-", number[1:]
+    sign = "-" if minor < 0 else ""
+    digits = str(abs(minor))
+    if exponent:
+        digits = digits.rjust(exponent + 1, "0")
+        number = f"{digits[:-exponent]}.{digits[-exponent:]}"
     else:
-        sign = ""
-    symbol = get_currency_symbol(currency, locale=LOCALE)
-    if symbol != currency and len(symbol) == 1:
+        number = digits
+    symbol = SYMBOLS.get(currency)
+    if symbol is not None:
         return f"{sign}{symbol}{number}"
     return f"{sign}{number} {currency}"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parcelfsm.clock import format_time
-from parcelfsm.deadlines import Deadline
 from parcelfsm.money_format import format_money
-from parcelfsm.records import NewEvent, StoredEvent
-from parcelfsm.store.projections import OrderRow
-from parcelfsm.views import OrderView
+
+if TYPE_CHECKING:  # only annotations: rendering needs none of these modules loaded
+    from parcelfsm.deadlines import Deadline
+    from parcelfsm.records import NewEvent, StoredEvent
+    from parcelfsm.store.projections import OrderRow
+    from parcelfsm.views import OrderView
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

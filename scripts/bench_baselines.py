@@ -10,7 +10,8 @@
   every order for a replay;
 - a write+fsync probe of the disk the databases live on (contention changes FULL
   figures tenfold on a shared machine, so every report prints it beside them);
-- process timings: `python -c pass`, `import parcelfsm`, `parcelfsm show` as a process.
+- process timings: `python -c pass`, `import parcelfsm`, `parcelfsm show` as a process
+  (with parcelfsm byte-compiled, as an installed package is: `byte_compile`).
 
 Every measure returns a `Sample` built by `measured`: the median over repeats of wall
 time and of CPU time (`time.process_time`), so a noisy neighbour shows as wall ≫ CPU.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sqlite3
@@ -328,6 +330,21 @@ def process_seconds(argv: Sequence[str], repeats: int) -> dict[str, Any]:
         "min_s": round(min(walls), 4),
         "cpu_median_s": round(statistics.median(cpus), 4),
     }
+
+
+def bytecode_cached(package: Path) -> bool:
+    """Whether every module of `package` has its bytecode cache file (`__pycache__`)."""
+    return all(Path(importlib.util.cache_from_source(str(p))).exists() for p in package.rglob("*.py"))
+
+
+def byte_compile(package: Path) -> None:
+    """Write `package`'s bytecode cache, as `pip install` does for an installed package.
+
+    An editable install writes it on first import — unless `PYTHONDONTWRITEBYTECODE` is
+    set, when every process compiles every module of the package from source again."""
+    import compileall
+
+    compileall.compile_dir(str(package), quiet=1)
 
 
 def import_seconds(repeats: int) -> dict[str, Any]:

@@ -2,14 +2,20 @@
 
 Reachability and "no trap state" are recomputed here from `spec.table` (BFS), not
 taken from the library's own validator, so a lost edge in a declaration fails a test.
+The tables the runtime loads (`parcelfsm.machines.tables`, generated) must equal what
+the `transitions` machines compile to (`parcelfsm.machines.declared`).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Collection, Iterable
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -17,12 +23,15 @@ from transitions import Machine
 
 from parcelfsm.errors import InvalidMachine
 from parcelfsm.events import EVENT_TYPES
-from parcelfsm.machines import DISPUTE, ORDER, PARCEL, MachineSpec, scan_trigger
+from parcelfsm.machines import DISPUTE, ORDER, PARCEL, MachineSpec, declared, scan_trigger
 from parcelfsm.machines import dispute as dispute_module
 from parcelfsm.machines import order as order_module
 from parcelfsm.machines import parcel as parcel_module
-from parcelfsm.machines.base import Row, compile_machine, declare, validate
+from parcelfsm.machines.base import Row
+from parcelfsm.machines.compiler import compile_machine, declare, validate
 from parcelfsm.vocabulary import SCAN_STATUSES
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 KNOWN: frozenset[str] = frozenset({*EVENT_TYPES, *(scan_trigger(s) for s in SCAN_STATUSES)})
 SPECS = [
@@ -31,9 +40,9 @@ SPECS = [
     pytest.param(DISPUTE, id="dispute"),
 ]
 MODULES = [
-    pytest.param(order_module, ORDER, id="order"),
-    pytest.param(parcel_module, PARCEL, id="parcel"),
-    pytest.param(dispute_module, DISPUTE, id="dispute"),
+    pytest.param(order_module, ORDER, declared.ORDER_MACHINE, id="order"),
+    pytest.param(parcel_module, PARCEL, declared.PARCEL_MACHINE, id="parcel"),
+    pytest.param(dispute_module, DISPUTE, declared.DISPUTE_MACHINE, id="dispute"),
 ]
 
 
@@ -194,15 +203,15 @@ def test_unknown_final_state_is_an_invalid_machine() -> None:
         build(("a", "b"), (("go", ("a",), "b"),), finals={"b", "ghost"})
 
 
-# --- one transitions.Machine per module --------------------------------------------------
+# --- one transitions.Machine per lifecycle, compiled to the tables the runtime loads ------
 
 
-@pytest.mark.parametrize(("module", "spec"), MODULES)
-def test_machine_module_builds_exactly_one_transitions_machine(module: ModuleType, spec: MachineSpec) -> None:
-    """Each machine module holds one `transitions.Machine` (MACHINE), built by one `declare`."""
-    machines = [name for name, value in vars(module).items() if isinstance(value, Machine)]
-    assert machines == ["MACHINE"]
-    tree = ast.parse(inspect.getsource(module))
+def test_each_lifecycle_is_one_module_level_machine_built_by_one_declare() -> None:
+    """`declared` holds one `transitions.Machine` per lifecycle, each built by one `declare`
+    call, and the declaration modules build none (they are rows and state names)."""
+    machines = [name for name, value in vars(declared).items() if isinstance(value, Machine)]
+    assert machines == ["ORDER_MACHINE", "PARCEL_MACHINE", "DISPUTE_MACHINE"]
+    tree = ast.parse(inspect.getsource(declared))
     calls = [
         node.func.id
         for node in ast.walk(tree)
@@ -210,22 +219,60 @@ def test_machine_module_builds_exactly_one_transitions_machine(module: ModuleTyp
         and isinstance(node.func, ast.Name)
         and node.func.id in ("declare", "Machine")
     ]
-    assert calls == ["declare"]
+    assert calls == ["declare"] * 3
+    for module in (order_module, parcel_module, dispute_module):
+        assert not [v for v in vars(module).values() if isinstance(v, Machine)], module.__name__
 
 
-@pytest.mark.parametrize(("module", "spec"), MODULES)
-def test_machine_has_no_auto_transitions(module: ModuleType, spec: MachineSpec) -> None:
+@pytest.mark.parametrize(("module", "spec", "machine"), MODULES)
+def test_machine_has_no_auto_transitions(module: ModuleType, spec: MachineSpec, machine: Machine) -> None:
     """auto_transitions is off: no `to_<state>` triggers exist on the machine or the spec."""
-    machine = module.MACHINE
     assert machine.auto_transitions is False
     assert [t for t in machine.events if t.startswith("to_")] == []
     assert [t for t in spec.triggers if t.startswith("to_")] == []
 
 
-@pytest.mark.parametrize(("module", "spec"), MODULES)
-def test_compiled_spec_is_read_from_the_module_machine(module: ModuleType, spec: MachineSpec) -> None:
-    """The spec's states, initial state and triggers are the module machine's."""
-    machine = module.MACHINE
+@pytest.mark.parametrize(("module", "spec", "machine"), MODULES)
+def test_compiled_spec_is_read_from_the_lifecycle_machine(
+    module: ModuleType, spec: MachineSpec, machine: Machine
+) -> None:
+    """The loaded spec's states, initial state and triggers are the machine's, and its
+    states, rows and final states are the declaration module's."""
     assert spec.states == tuple(machine.states)
     assert spec.initial == machine.initial
     assert spec.triggers == frozenset(machine.events)
+    assert spec.states == module.STATES
+    assert spec.initial == module.INITIAL
+    assert spec.rows is module.ROWS
+    assert (spec.finals, spec.resting) == (module.FINALS, module.RESTING)
+
+
+@pytest.mark.parametrize(("module", "spec", "machine"), MODULES)
+def test_the_loaded_table_equals_what_the_transitions_machine_compiles_to(
+    module: ModuleType, spec: MachineSpec, machine: Machine
+) -> None:
+    """Every edge of the generated table is the compiled machine's, and no edge is missing."""
+    assert spec == declared.COMPILED[spec.name]
+    assert dict(spec.table) == dict(declared.COMPILED[spec.name].table)
+
+
+def test_the_generated_tables_module_has_not_drifted_from_the_declarations() -> None:
+    """Regenerate with `python scripts/gen_machine_tables.py` when this fails."""
+    loaded = importlib.util.spec_from_file_location("gen_machine_tables", SCRIPTS / "gen_machine_tables.py")
+    assert loaded is not None and loaded.loader is not None
+    module = importlib.util.module_from_spec(loaded)
+    sys.modules["gen_machine_tables"] = module
+    loaded.loader.exec_module(module)
+    assert module.main(["--check"]) == 0
+
+
+def test_deciding_and_replaying_never_import_transitions() -> None:
+    """The runtime loads the generated tables: importing the library, its CLI and the
+    fold leaves `transitions` (and the machine builder) unimported."""
+    code = (
+        "import sys, parcelfsm, parcelfsm.cli, parcelfsm.fold, parcelfsm.machines;"
+        "print(sorted(m for m in sys.modules if m.startswith('transitions') "
+        "or m == 'parcelfsm.machines.declared'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,8 +18,26 @@ import parcelfsm
 from parcelfsm.cli import cli
 from parcelfsm.codes import is_country, minor_exponent
 from parcelfsm.errors import ValidationError
+from parcelfsm.iso_codes import CURRENCY_EXPONENTS
 from parcelfsm.money_format import format_money
 from parcelfsm.testing import DEFAULTS, Scenario
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def babel_format_money(minor: int, currency: str) -> str:
+    """How Babel writes the amount in English (the reference `format_money` must equal)."""
+    from babel.numbers import format_decimal, get_currency_symbol
+
+    exponent = minor_exponent(currency)
+    value = Decimal(minor).scaleb(-exponent)
+    pattern = "0" + ("." + "0" * exponent if exponent else "")
+    number = format_decimal(value, format=pattern, locale="en", decimal_quantization=True)
+    sign, number = ("-", number[1:]) if number.startswith("-") else ("", number)
+    symbol = get_currency_symbol(currency, locale="en")
+    if symbol != currency and len(symbol) == 1:
+        return f"{sign}{symbol}{number}"
+    return f"{sign}{number} {currency}"
 
 
 @pytest.mark.parametrize(
@@ -35,6 +56,56 @@ from parcelfsm.testing import DEFAULTS, Scenario
 def test_amounts_read_like_money(minor: int, currency: str, text: str) -> None:
     """Minor units become the amount a person writes, with the currency's decimals."""
     assert format_money(minor, currency) == text
+
+
+@given(
+    minor=st.integers(min_value=-(2**63), max_value=2**63),
+    currency=st.sampled_from(sorted(CURRENCY_EXPONENTS)),
+)
+def test_amounts_are_written_exactly_as_babel_writes_them_in_english(minor: int, currency: str) -> None:
+    """Every currency parcelfsm accepts, any amount up to 64 bits: Babel's text, symbol and
+    sign placement included (the symbols are a table generated from Babel)."""
+    assert format_money(minor, currency) == babel_format_money(minor, currency)
+
+
+@pytest.mark.parametrize("currency", sorted(CURRENCY_EXPONENTS))
+def test_every_currency_reads_like_babel_at_the_edges(currency: str) -> None:
+    """Zero, one minor unit, a unit and a minus for each currency, as Babel writes them."""
+    for minor in (0, 1, -1, 10 ** minor_exponent(currency), -(10**6) - 7):
+        assert format_money(minor, currency) == babel_format_money(minor, currency)
+
+
+def test_an_amount_beyond_decimal_precision_keeps_every_digit() -> None:
+    """A 40-digit amount is written digit for digit (no rounding at 28 significant digits)."""
+    minor = 10**40 + 7
+    assert format_money(minor, "USD") == "$" + str(minor)[:-2] + ".07"
+    assert format_money(-minor, "BHD") == "-" + str(minor)[:-3] + ".007 BHD"
+
+
+def test_an_unknown_code_is_written_as_minor_units_and_code() -> None:
+    """Data imported from elsewhere may hold a code that is not a currency: no error."""
+    assert format_money(4000, "XXY") == "4000 XXY (minor units)"
+
+
+def test_the_currency_symbol_table_has_not_drifted_from_babel() -> None:
+    """Regenerate with `python scripts/gen_currency_symbols.py` when this fails."""
+    spec = importlib.util.spec_from_file_location("gen_currency_symbols", SCRIPTS / "gen_currency_symbols.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gen_currency_symbols"] = module
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0
+
+
+def test_formatting_money_does_not_load_babel() -> None:
+    """Printing an amount uses the generated table: Babel (and its locale data) stays unloaded."""
+    code = (
+        "import sys; from parcelfsm.money_format import format_money;"
+        "assert format_money(2599, 'USD') == '$25.99';"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'babel'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from parcelfsm.events import EVENT_TYPES
 from parcelfsm.lifecycles import DISPUTE_STATES
-from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
+from parcelfsm.machines.base import SAME, Row
 
 STATES: Final = DISPUTE_STATES
+INITIAL: Final = "none"
+FINALS: Final = frozenset({"resolved", "closed"})
+RESTING: Final[frozenset[str]] = frozenset()
 OPEN: Final = ("awaiting_seller", "negotiating", "escalated")
 ROWS: Final[tuple[Row, ...]] = (
     ("dispute.opened", ("none",), "awaiting_seller"),
@@ -32,8 +34,4 @@ ROWS: Final[tuple[Row, ...]] = (
     ("dispute.reopened", ("withdrawn",), "awaiting_seller"),
     ("dispute.reopen_window_closed", ("withdrawn",), "closed"),
     ("refund.received", ("resolved",), SAME),
-)
-MACHINE: Final = declare(STATES, "none", ROWS)[0]
-DISPUTE: Final[MachineSpec] = compile_machine(
-    "dispute", MACHINE, ROWS, finals={"resolved", "closed"}, known_triggers=EVENT_TYPES
 )

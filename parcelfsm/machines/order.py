@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from parcelfsm.events import EVENT_TYPES
 from parcelfsm.lifecycles import ORDER_STATES
-from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
+from parcelfsm.machines.base import SAME, Row
 
 STATES: Final = ("none", *ORDER_STATES)
+INITIAL: Final = "none"
+FINALS: Final = frozenset({"cancelled"})
+RESTING: Final = frozenset({"finished"})
 RESOLUTIONS: Final = (
     "dispute.seller_timed_out",
     "dispute.seller_accepted",
@@ -36,13 +38,4 @@ ROWS: Final[tuple[Row, ...]] = (
     ("dispute.withdrawn", ("frozen",), "finished", "!protection_left"),
     *((t, ("frozen",), "finished") for t in RESOLUTIONS),
     ("order.dispute_window_closed", ("finished",), SAME),
-)
-MACHINE: Final = declare(STATES, "none", ROWS)[0]
-ORDER: Final[MachineSpec] = compile_machine(
-    "order",
-    MACHINE,
-    ROWS,
-    finals={"cancelled"},
-    resting={"finished"},
-    known_triggers=EVENT_TYPES,
 )

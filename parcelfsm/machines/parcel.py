@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from parcelfsm.events import EVENT_TYPES
 from parcelfsm.lifecycles import PARCEL_STATES
-from parcelfsm.machines.base import SAME, MachineSpec, Row, compile_machine, declare
-from parcelfsm.vocabulary import SCAN_STATUSES
+from parcelfsm.machines.base import SAME, Row
 
 STATES: Final = PARCEL_STATES
+INITIAL: Final = "not_shipped"
 FINALS: Final = frozenset({"delivered", "returned", "seized"})
+RESTING: Final = frozenset({"lost"})
 SCAN_TARGETS: Final[dict[str, str | None]] = {
     "no_info": None,
     "info_received": "shipped",
@@ -88,13 +88,4 @@ ROWS: Final[tuple[Row, ...]] = (
     ("parcel.track_replaced", (*MOVING, "lost"), SAME),
     ("parcel.presumed_lost", LOSABLE, "lost"),
     ("parcel.return_started", ("at_pickup_point",), "returning"),
-)
-MACHINE: Final = declare(STATES, "not_shipped", ROWS)[0]
-PARCEL: Final[MachineSpec] = compile_machine(
-    "parcel",
-    MACHINE,
-    ROWS,
-    finals=FINALS,
-    resting={"lost"},
-    known_triggers={*EVENT_TYPES, *(scan_trigger(s) for s in SCAN_STATUSES)},
 )
