@@ -24,7 +24,8 @@ from parcelfsm.fields import (
     MAX_EVIDENCE,
     MAX_MINOR,
     MAX_REFERENCE,
-    check_value,
+    Checker,
+    compile_check,
     spec,
 )
 from parcelfsm.vocabulary import (
@@ -360,9 +361,7 @@ def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: 
     size = len(canonical_json(dict(data), check=False).encode("utf-8"))
     if size > MAX_EVENT_BYTES:
         raise ValidationError(f"data: {size} bytes as JSON; an event holds at most {MAX_EVENT_BYTES}")
-    hints = _hints(cls)
-    names = [f.name for f in attrs.fields(cls)]
-    allowed = set(names) if allow_derived else set(names) - cls.derived
+    fields, allowed = _plan(cls, allow_derived)
     problems = [
         f"{key if isinstance(key, str) and len(key) <= 100 and key.isprintable() else quote(key)}: "
         f"unknown field for {type_name}"
@@ -370,23 +369,44 @@ def from_data(type_name: str, data: Mapping[str, Any] | None, *, allow_derived: 
         if key not in allowed
     ]
     kwargs: dict[str, Any] = {}
-    for field in attrs.fields(cls):
-        if field.name not in data:
-            if field.default is attrs.NOTHING:
-                problems.append(f"{field.name}: required for {type_name}")
+    for name, required, check in fields:
+        if name not in data:
+            if required:
+                problems.append(f"{name}: required for {type_name}")
             continue
-        value = data[field.name]
+        value = data[name]
         try:
-            check_value(value, hints[field.name], field.metadata, field.name)
+            check(value)
         except ValidationError as exc:
             problems.append(exc.message)
             continue
-        kwargs[field.name] = list(value) if isinstance(value, list) else value
+        kwargs[name] = list(value) if isinstance(value, list) else value
     if problems:
         raise ValidationError("; ".join(problems), problems=problems)
     event = cls(**kwargs)
     event.check()
     return event
+
+
+FieldPlan = tuple[tuple[str, bool, Checker], ...]
+
+
+def _plan(cls: type[Event], allow_derived: bool) -> tuple[FieldPlan, frozenset[str]]:
+    """(name, required, compiled check) of each field in order, and the names a caller
+    may give — made once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        fields = tuple(
+            (f.name, f.default is attrs.NOTHING, compile_check(hints[f.name], f.metadata, f.name))
+            for f in attrs.fields(cls)
+        )
+        names = frozenset(f.name for f in attrs.fields(cls))
+        plan = _PLANS[cls] = (fields, names - cls.derived, names)
+    return plan[0], plan[2] if allow_derived else plan[1]
+
+
+_PLANS: dict[type[Event], tuple[FieldPlan, frozenset[str], frozenset[str]]] = {}
 
 
 def _hints(cls: type[Event]) -> dict[str, Any]:

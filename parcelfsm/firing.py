@@ -88,7 +88,7 @@ class DeadlineFiring:
         stored: list[StoredEvent] = []
         with self.log.transaction():
             ids = [i for i in self.log.streams_due(target, limit) if i not in seen]
-            states: list[OrderState] = []
+            states: list[tuple[OrderState | None, OrderState]] = []
             for order_id in ids:
                 seen.add(order_id)
                 state, head = self._load(order_id)
@@ -99,8 +99,8 @@ class DeadlineFiring:
                 if appended:
                     self._remember(order_id, appended[-1].version, appended[-1].hash, after)
                 stored.extend(appended)
-                states.append(after)
-            self.log.save_projection(states)
+                states.append((state, after))
+            self.log.save_changes(states)
         return stored, len(ids)
 
     def tick(self, *, batch: int = CHUNK) -> list[StoredEvent]:

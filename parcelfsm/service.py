@@ -17,14 +17,14 @@ import itertools
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, TypeVar, cast, overload
 
 from typing_extensions import TypeVar as DefaultTypeVar
 
 from parcelfsm.clock import Clock, SystemClock, to_utc
 from parcelfsm.commands import Command, Recorded, check_key
-from parcelfsm.decide import check_order_id, decide, same_command
+from parcelfsm.decide import Decision, check_order_id, decide, same_command
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ParcelFsmError, ValidationError, quote
 from parcelfsm.firing import DeadlineFiring
 from parcelfsm.fold import fold
@@ -44,6 +44,7 @@ STATE_CACHE: Final = 10_000
 #: the clock type of an order book (`Orders[ManualClock]`); bare `Orders` is `Orders[Clock]`
 C = DefaultTypeVar("C", bound=Clock, default=Clock, covariant=True)
 K = TypeVar("K", bound=Clock)
+T = TypeVar("T")
 
 
 class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
@@ -65,6 +66,8 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
         self.clock: C = cast(C, clock if clock is not None else SystemClock())
         self.policy = policy or Policy.default()
         self._states: OrderedDict[str, tuple[int, str, OrderState]] = OrderedDict()
+        #: inside `record_many`: the (state before, state after) of each command written
+        self._pending: list[tuple[OrderState | None, OrderState]] | None = None
 
     @property
     def store(self) -> EventLog:
@@ -74,12 +77,21 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
         """The order's folded state and stream head, from a small cache while the head
         (version, hash) is unchanged (read in the caller's transaction, so a write by
-        another process forces a fresh fold; cached states are never mutated)."""
+        another process forces a fresh fold; cached states are never mutated). An order
+        not in the cache is read whole at once: its last row is the head."""
+        hit = self._states.get(order_id)
+        if hit is None:
+            events = self.log.read_stream(order_id)
+            if not events:
+                return None, (0, "")
+            state = folded(order_id, fold, events)
+            if state is not None:
+                self._remember(order_id, events[-1].version, events[-1].hash, state)
+            return state, (events[-1].version, events[-1].hash)
         head = self.log.head(order_id)
         if head[0] == 0:
             return None, head
-        hit = self._states.get(order_id)
-        if hit is not None and (hit[0], hit[1]) == head:
+        if (hit[0], hit[1]) == head:
             self._states.move_to_end(order_id)
             return hit[2], head
         state = folded(order_id, fold, self.log.read_stream(order_id))
@@ -126,7 +138,7 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
             database stays busy past the retry budget).
         """
         command = Command(order_id, type, data, key, at, expect_version)
-        return list(self.record_many([command], atomic=True)[0].events)
+        return self._transact(lambda now: self._record_one(command, now), retry=expect_version is None)
 
     def record_many(
         self, commands: Iterable[Command | Mapping[str, Any] | tuple[Any, ...]], *, atomic: bool = False
@@ -135,25 +147,41 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
 
         Returns one `Recorded` per command, in order: its events, or the typed error
         that refused it (a refused command appends nothing; the others land). With
-        `atomic`, the first refusal is raised and nothing of the batch is appended.
+        `atomic`, the first refusal is raised and nothing of the batch is appended. A
+        failure of the database itself while writing (not a refusal) is raised and
+        nothing of the batch is appended either.
         """
         if not isinstance(commands, Iterable) or isinstance(commands, str | bytes | Mapping):
             raise ValidationError("commands: expected an iterable of commands")
         batch = [Command.of(c) for c in commands]
+        return self._transact(
+            lambda now: self._batch(batch, now, atomic), retry=all(c.expect_version is None for c in batch)
+        )
+
+    def _batch(self, batch: list[Command], now: dt.datetime, atomic: bool) -> list[Recorded]:
+        """The batch's commands, then the projections of every order they moved, written
+        together (one statement per table for the batch, not per command)."""
+        self._pending = []
+        try:
+            out = [self._record_in_batch(c, now, atomic) for c in batch]
+            self.log.save_changes(self._pending)
+        finally:
+            self._pending = None
+        return out
+
+    def _transact(self, work: Callable[[dt.datetime], T], *, retry: bool) -> T:
+        """`work(now)` in one write transaction; on `ConcurrencyConflict` (busy, or a
+        writer elsewhere moved a stream) decided again on the new state after a
+        jittered backoff, while the command's time budget lasts (never with
+        `expect_version`: the caller asked for that exact version)."""
         now = to_utc(self.now(), "now")
         budget_ends = time.monotonic() + RETRY_BUDGET_S
         for attempt in itertools.count():
             try:
                 with self.log.transaction():
-                    return [self._record_in_batch(c, now, atomic) for c in batch]
+                    return work(now)
             except ConcurrencyConflict:
-                # busy, or a writer elsewhere moved a stream: decide again on the new state,
-                # after a jittered backoff, while the command's time budget lasts
-                if (
-                    any(c.expect_version is not None for c in batch)
-                    or attempt >= RETRIES - 1
-                    or time.monotonic() >= budget_ends
-                ):
+                if not retry or attempt >= RETRIES - 1 or time.monotonic() >= budget_ends:
                     raise
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
@@ -161,17 +189,39 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
     def _record_in_batch(self, command: Command, now: dt.datetime, atomic: bool) -> Recorded:
         if atomic:  # a refusal rolls the whole transaction back
             return Recorded(command, tuple(self._record_one(command, now)))
+        if command.key is not None:
+            # a savepoint: a key another command took meanwhile is found by the insert,
+            # after this command's catch-up rows — they must go with it
+            try:
+                with self.log.transaction():
+                    return Recorded(command, tuple(self._record_one(command, now)))
+            except ConcurrencyConflict:
+                raise
+            except ParcelFsmError as exc:
+                return Recorded(command, error=exc)
+        # no savepoint (two statements per command): every refusal is raised before the
+        # first write, and an error while writing aborts the whole batch
         try:
-            with self.log.transaction():  # a savepoint: a refused command leaves no trace
-                return Recorded(command, tuple(self._record_one(command, now)))
+            decided = self._decide_one(command, now)
         except ConcurrencyConflict:
             raise
         except ParcelFsmError as exc:
-            if atomic:
-                raise
             return Recorded(command, error=exc)
+        if isinstance(decided, list):
+            return Recorded(command, tuple(decided))
+        return Recorded(command, tuple(self._write_one(command, *decided, now)))
 
     def _record_one(self, c: Command, now: dt.datetime) -> list[StoredEvent]:
+        decided = self._decide_one(c, now)
+        if isinstance(decided, list):
+            return decided
+        return self._write_one(c, *decided, now)
+
+    def _decide_one(
+        self, c: Command, now: dt.datetime
+    ) -> list[StoredEvent] | tuple[OrderState | None, tuple[int, str], Decision]:
+        """Everything before the first write: the checks, a retried key's original
+        events (a list), or the state, stream head and decision to write."""
         when = to_utc(c.at, "at") if c.at is not None else now
         check_order_id(c.order_id)
         check_key(c.key)
@@ -193,8 +243,22 @@ class Orders(OrderReads, DeadlineFiring, Maintenance, Generic[C]):
         decision = decide(
             state, c.order_id, c.type, c.data, at=when, now=now, policy=self.policy, key=c.key, fingerprint=fp
         )
+        return state, head, decision
+
+    def _write_one(
+        self,
+        c: Command,
+        state: OrderState | None,
+        head: tuple[int, str],
+        decision: Decision,
+        now: dt.datetime,
+    ) -> list[StoredEvent]:
+        """Append a decided command, write its projections, cache its state."""
         stored = self.log.append(decision.events, now, head)
-        self.log.save_projection([decision.state])
+        if self._pending is not None:  # a batch writes its projections at its end
+            self._pending.append((state, decision.state))
+        else:
+            self.log.save_changes([(state, decision.state)])
         self._remember(c.order_id, stored[-1].version, stored[-1].hash, decision.state)
         return stored
 

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
+from projection_contract import ProjectionChangeContract
 from row_strategies import HAND_PICKED, chain_rows, hostile_chains
 
 import parcelfsm
@@ -63,7 +64,7 @@ def hashes(orders: Orders) -> list[tuple[str, int, str, str]]:
     return [(e.stream_id, e.version, e.prev_hash, e.hash) for e in orders.export_events()]
 
 
-class StoreContract:
+class StoreContract(ProjectionChangeContract):
     """Every backend passes these; subclass and implement `target`."""
 
     def target(self, tmp_path: Path) -> str:

@@ -33,8 +33,10 @@ def test_a_new_database_file_uses_the_write_ahead_log(tmp_path: Path) -> None:
 
 
 def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
-    """Recording one command runs one BEGIN/COMMIT pair around six statements and no
-    savepoints (each would cost a statement; the rows still land atomically)."""
+    """Recording one command runs one BEGIN/COMMIT pair around four statements and the
+    deadline rows that changed, no savepoints (each would cost a statement; the rows
+    still land atomically): a carrier scan that re-arms one deadline is six statements
+    in all, where rewriting every deadline row of the order took nine."""
     db = tmp_path / "stmts.db"
     with parcelfsm.open(str(db), clock=ManualClock("2026-01-01")) as orders:
         orders.record("o-1", "order.placed", PLACED)
@@ -42,13 +44,51 @@ def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
         statements: list[str] = []
         conn.set_trace_callback(statements.append)
         orders.record("o-1", "order.shipped", {"tracking_number": "LP00123456789"})
+        shipped = list(statements)
         conn.set_trace_callback(None)
-    words = [s.split()[0].upper() for s in statements]
-    assert words.count("BEGIN") == 1 and words.count("COMMIT") == 1
-    assert "SAVEPOINT" not in words and "RELEASE" not in words
-    others = [s for s in statements if not s.startswith("INSERT INTO deadlines")]
-    # BEGIN, the stream head, the event, the order row, its deadlines' delete, COMMIT
-    assert len(others) == 6, others
+        orders.record("o-1", "parcel.scanned", {"status": "info_received"})  # closes two
+        conn.set_trace_callback(statements.append)
+        statements.clear()
+        orders.record("o-1", "parcel.scanned", {"status": "in_transit"})
+        conn.set_trace_callback(None)
+    for run in (shipped, statements):
+        words = [s.split()[0].upper() for s in run]
+        assert words.count("BEGIN") == 1 and words.count("COMMIT") == 1
+        assert "SAVEPOINT" not in words and "RELEASE" not in words
+    others = [s for s in shipped if "INTO deadlines" not in s and "FROM deadlines" not in s]
+    # BEGIN, the stream head, the event, the order row, COMMIT
+    assert len(others) == 5, others
+    # shipping closes ship_by (one delete) and arms five deadlines (five rows written)
+    assert sum("FROM deadlines" in s for s in shipped) == 1, shipped
+    assert sum("INTO deadlines" in s for s in shipped) == 5, shipped
+    # a later scan re-arms presumed_lost only: BEGIN, head, event, order row, that row, COMMIT
+    assert len(statements) == 6, statements
+    assert sum("deadlines" in s for s in statements) == 1, statements
+
+
+def test_a_batch_takes_a_savepoint_only_for_keyed_commands(tmp_path: Path) -> None:
+    """`record_many` refuses an unkeyed command before it writes anything, so only a
+    keyed one (whose key the insert may find taken) pays for a savepoint; refused
+    commands still leave no trace and the others land."""
+    db = tmp_path / "batch.db"
+    with parcelfsm.open(str(db), clock=ManualClock("2026-01-01")) as orders:
+        orders.record("o-1", "order.placed", PLACED, key="taken")
+        conn = orders.log.backend._conn  # type: ignore[attr-defined]
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        outcomes = orders.record_many(
+            [
+                ("o-2", "order.placed", PLACED),
+                ("o-1", "order.receipt_confirmed", {}),  # refused: not shipped
+                ("o-3", "order.placed", PLACED, "taken"),  # refused: the key is o-1's
+                ("o-4", "order.placed", PLACED, "fresh"),
+            ]
+        )
+        conn.set_trace_callback(None)
+        assert [o.ok for o in outcomes] == [True, False, False, True]
+        assert orders.log.order_row("o-3") is None and orders.log.order_row("o-4") is not None
+    savepoints = [s for s in statements if s.upper().startswith("SAVEPOINT")]
+    assert len(savepoints) == 2, statements  # o-3 and o-4 (keyed); none for o-2 and o-1
 
 
 def _interleaved_log(tmp_path: Path, orders: int = 40) -> list[str]:

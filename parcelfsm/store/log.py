@@ -16,8 +16,6 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
-import attrs
-
 from parcelfsm.canonical import canonical_json
 from parcelfsm.clock import format_time, to_micros
 from parcelfsm.deadlines import Deadline
@@ -26,10 +24,11 @@ from parcelfsm.records import NewEvent, StoredEvent
 from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
-from parcelfsm.store.chain import chain_hash, row_hash
+from parcelfsm.store.chain import chain_hash
 from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.written import WrittenDeadlines, split
 
 PAGE: Final = 2000
 
@@ -40,6 +39,7 @@ class EventLog:
     def __init__(self, backend: Backend, *, secret: bytes | None = None) -> None:
         self.backend = backend
         self.secret = secret or None
+        self.written = WrittenDeadlines()
 
     # -- transactions -----------------------------------------------------------------
 
@@ -56,21 +56,36 @@ class EventLog:
     def to_row(self, event: NewEvent | StoredEvent, recorded_at: str, prev_hash: str) -> EventRow:
         """The stored row of an event following `prev_hash` in its stream (hash computed)."""
         assert event.version is not None
-        row = EventRow(
+        occurred = format_time(event.occurred_at)
+        due = format_time(event.due_at) if event.due_at else None
+        data = canonical_json(event.data)
+        digest = chain_hash(
+            prev_hash,
+            data,
+            due,
+            event.key,
+            occurred,
+            recorded_at,
+            event.schema_version,
+            event.stream_id,
+            event.type,
+            event.version,
+            self.secret,
+        )
+        return EventRow(
             0,
             event.stream_id,
             event.version,
             event.type,
             event.schema_version,
-            format_time(event.occurred_at),
+            occurred,
             recorded_at,
-            format_time(event.due_at) if event.due_at else None,
+            due,
             event.key,
-            canonical_json(event.data),
+            data,
             prev_hash,
-            "",
+            digest,
         )
-        return attrs.evolve(row, hash=row_hash(row, prev_hash, self.secret))
 
     def append(
         self, events: Sequence[NewEvent], recorded_at: dt.datetime, head: tuple[int, str] | None = None
@@ -198,8 +213,25 @@ class EventLog:
         their deadlines are derived afresh, never from the settled states' cache."""
         self.backend.save_projections(folded_rows(s) for s in states)
 
+    def save_changes(self, pairs: Sequence[tuple[OrderState | None, OrderState]]) -> None:
+        """Rewrite the projections of folded orders, each given with the state it was
+        folded from: when this log wrote that state's rows, only the rows that differ
+        are written (`update_projections`), else all of them (inside the transaction)."""
+        if len({after.order_id for _, after in pairs}) < len(pairs):
+            for pair in pairs:  # an order twice: each change builds on the one before
+                self.save_changes([pair])
+            return
+        changes, full, done = split(self.written, pairs)
+        if changes:
+            self.backend.update_projections(changes)
+        if full:
+            self.backend.save_projections(full)
+        for state, deadlines in done:
+            self.written.remember(state, deadlines)
+
     def clear_projections(self) -> None:
         """Empty the projections (a rebuild rewrites them)."""
+        self.written.forget()
         self.backend.clear_projections()
 
     # -- reading events ---------------------------------------------------------------

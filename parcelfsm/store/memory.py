@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import attrs
 
 from parcelfsm.errors import ConcurrencyConflict, IdempotencyConflict, ValidationError
-from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
+from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow, ProjectionChange
 from parcelfsm.store.recorder import EventRow, KeyRow
 
 
@@ -165,6 +165,18 @@ class MemoryBackend:
                 old = (self._orders.get(sid), self._deadlines.get(sid))
                 self._orders[sid] = order
                 self._deadlines[sid] = sorted(deadlines, key=lambda d: (d.due_us, d.rank))
+                self._journal(functools.partial(self._restore, sid, *old))
+
+    def update_projections(self, changes: Iterable[ProjectionChange]) -> None:
+        """Write each order's row, drop the removed deadline kinds, write the upserted rows."""
+        with self.transaction():
+            for c in changes:
+                sid = c.order.stream_id
+                old = (self._orders.get(sid), self._deadlines.get(sid))
+                drop = set(c.removed) | {d.kind for d in c.upserted}
+                kept = [d for d in old[1] or () if d.kind not in drop]
+                self._orders[sid] = c.order
+                self._deadlines[sid] = sorted([*kept, *c.upserted], key=lambda d: (d.due_us, d.rank))
                 self._journal(functools.partial(self._restore, sid, *old))
 
     def _restore(self, sid: str, order: OrderRow | None, deadlines: list[DeadlineRow] | None) -> None:

@@ -57,7 +57,7 @@ from parcelfsm.errors import (
     ValidationError,
 )
 from parcelfsm.store import postgres_sql as q
-from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow
+from parcelfsm.store.projections import DeadlineRow, OrderFilter, OrderRow, ProjectionChange
 from parcelfsm.store.recorder import EventRow, KeyRow
 from parcelfsm.store.redaction import redact
 
@@ -308,6 +308,18 @@ class PostgresBackend:
         if latest:
             with self._atomic():
                 self._execute(q.SAVE_PROJECTIONS, q.projection_arrays(list(latest.values())))
+
+    def update_projections(self, changes: Iterable[ProjectionChange]) -> None:
+        """Write each order's row and only the deadline rows that changed, in one
+        statement; NOTIFY the earliest due time written, if any."""
+        items = list(changes)
+        if not items:
+            return
+        # changes build on each other: an order named twice gets one statement per change
+        unique = len({c.order.stream_id for c in items}) == len(items)
+        with self._atomic():
+            for group in [items] if unique else [[c] for c in items]:
+                self._execute(q.UPDATE_PROJECTIONS, q.change_arrays(group))
 
     def order_row(self, stream_id: str) -> OrderRow | None:
         """One order's row."""

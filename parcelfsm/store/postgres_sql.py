@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from parcelfsm.store.projections import DeadlineRow, OrderRow
+from parcelfsm.store.projections import DeadlineRow, OrderRow, ProjectionChange
 from parcelfsm.store.recorder import EventRow
 
 SCHEMA_VERSION: Final = 2
@@ -121,6 +121,15 @@ SAVE_PROJECTIONS: Final = (
     "on_expiry = EXCLUDED.on_expiry, alert = EXCLUDED.alert) "
     "SELECT pg_notify(%(channel)s, %(earliest)s::text) WHERE %(earliest)s::text IS NOT NULL"
 )
+#: the diff-shaped save (`update_projections`): the same orders upsert and deadline
+#: upsert, but only the (stream, kind) pairs named in `g_*` are deleted
+UPDATE_PROJECTIONS: Final = (
+    SAVE_PROJECTIONS.split("gone AS (")[0]
+    + "gone AS (DELETE FROM deadlines d USING unnest(%(g_stream_id)s::text[], %(g_kind)s::text[]) "
+    "AS g(s, k) WHERE d.stream_id = g.s AND d.kind = g.k), "
+    + "put AS ("
+    + SAVE_PROJECTIONS.split("put AS (", 1)[1]
+)
 SELECT_ORDER: Final = f"SELECT {ORDER_COLUMNS} FROM orders WHERE stream_id = %s"
 SELECT_DEADLINES: Final = (
     f"SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE stream_id = %s ORDER BY due_us, rank"
@@ -170,6 +179,14 @@ def projection_arrays(items: Sequence[tuple[OrderRow, Sequence[DeadlineRow]]]) -
     params.update({f"d_{name}": [getattr(d, name) for d in deadlines] for name in _DEADLINE_FIELDS})
     params["channel"] = CHANNEL
     params["earliest"] = str(min(d.due_us for d in deadlines)) if deadlines else None
+    return params
+
+
+def change_arrays(changes: Sequence[ProjectionChange]) -> dict[str, Any]:
+    """UPDATE_PROJECTIONS's parameters: SAVE_PROJECTIONS's, and the kinds to delete."""
+    params = projection_arrays([(c.order, c.upserted) for c in changes])
+    params["g_stream_id"] = [c.order.stream_id for c in changes for _ in c.removed]
+    params["g_kind"] = [kind for c in changes for kind in c.removed]
     return params
 
 

@@ -75,6 +75,20 @@ class DeadlineRow:
 
 
 @attrs.frozen(slots=True)
+class ProjectionChange:
+    """What changed in one order's projections since the rows last written for it.
+
+    `order` is the new `orders` row; `removed` the deadline kinds no longer open (their
+    rows are deleted); `upserted` the deadline rows that are new or differ (written over
+    any row of the same kind). Deadlines of other kinds are left as they are.
+    """
+
+    order: OrderRow
+    removed: tuple[str, ...] = ()
+    upserted: tuple[DeadlineRow, ...] = ()
+
+
+@attrs.frozen(slots=True)
 class OrderFilter:
     """Which orders `select_orders` returns (all conditions must hold; None = any)."""
 
@@ -90,6 +104,15 @@ class Projections(Protocol):
 
     def save_projections(self, rows: Iterable[tuple[OrderRow, Sequence[DeadlineRow]]]) -> None:
         """Replace each order's row and deadlines (inside the append's transaction)."""
+        ...
+
+    def update_projections(self, changes: Iterable[ProjectionChange]) -> None:
+        """Apply each change (inside the append's transaction): write the order row,
+        delete the `removed` deadline kinds, write the `upserted` deadline rows.
+
+        The caller knows the rows it wrote last for each order (the service's state
+        cache), so a command that leaves the deadlines alone writes no deadline row.
+        """
         ...
 
     def order_row(self, stream_id: str) -> OrderRow | None:
