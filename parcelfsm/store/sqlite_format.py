@@ -114,8 +114,8 @@ PROJECTIONS_DDL: Final = (
 ) WITHOUT ROWID""",
     """CREATE TABLE deadlines (
     stream_id TEXT NOT NULL, kind TEXT NOT NULL, due_at TEXT, due_us INTEGER, rank INTEGER, rule TEXT,
-    set_by_version INTEGER, on_expiry TEXT, alert TEXT, UNIQUE (stream_id, kind)
-)""",
+    set_by_version INTEGER, on_expiry TEXT, alert TEXT, PRIMARY KEY (stream_id, kind)
+) WITHOUT ROWID""",
     "CREATE INDEX idx_deadlines_due_us_rank_set_by_version_stream_id "
     "ON deadlines (due_us, rank, set_by_version, stream_id)",
 )
