@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Final
 
 import orjson
@@ -26,6 +27,12 @@ _fromisoformat = dt.datetime.fromisoformat
 _TIMES_KEPT: Final = 4096
 #: (type, canonical data) pairs an import remembers as valid (bounded memory)
 _VALID_KEPT: Final = 4096
+#: a time text exactly as `format_time` writes it (ASCII digits; a fraction only when it
+#: is not zero): such a text is its own stored form, no need to format the value again
+_STORED_TIME: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?Z"
+)
+_is_stored: Final = _STORED_TIME.fullmatch
 
 
 class Line:
@@ -227,5 +234,6 @@ class Times:
                 value = parse_time(text, field)
             if len(self._seen) >= _TIMES_KEPT:
                 self._seen.clear()
-            hit = self._seen[text] = (value, utc_text(value))
+            stored = text if _is_stored(text) else utc_text(value)
+            hit = self._seen[text] = (value, stored)
         return hit
