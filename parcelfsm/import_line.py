@@ -15,13 +15,15 @@ import orjson
 
 from parcelfsm.canonical import _has_float, plain_json
 from parcelfsm.clock import EARLIEST, LATEST, UTC, format_time, parse_time
-from parcelfsm.decide import check_order_id
+from parcelfsm.decide import ORDER_ID, check_order_id
 from parcelfsm.errors import ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
 from parcelfsm.records import StoredEvent
 from parcelfsm.store.mapping import utc_text
 
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
+_REQUIRED_SET: Final = frozenset(_REQUIRED)
+_is_order_id: Final = ORDER_ID.fullmatch
 _fromisoformat = dt.datetime.fromisoformat
 #: distinct time texts an import keeps parsed (bounded memory)
 _TIMES_KEPT: Final = 4096
@@ -120,10 +122,14 @@ def parse_checked(
         valid = set()
     if type(obj) is not dict:
         raise ValidationError(f"line {lineno}: expected a JSON object")
-    for name in _REQUIRED:
-        if name not in obj:
-            raise ValidationError(f"line {lineno}: {name} is required")
-    stream_id = check_order_id(obj["stream_id"])
+    if not obj.keys() >= _REQUIRED_SET:
+        for name in _REQUIRED:
+            if name not in obj:
+                raise ValidationError(f"line {lineno}: {name} is required")
+    get = obj.get
+    stream_id = obj["stream_id"]
+    if type(stream_id) is not str or not _is_order_id(stream_id):
+        check_order_id(stream_id)  # raises the usual error
     version = obj["version"]
     if type(version) is not int or version < 1:  # bool is not int here
         raise ValidationError(f"line {lineno}: version must be a positive integer")
@@ -143,27 +149,31 @@ def parse_checked(
             if len(valid) >= _VALID_KEPT:
                 valid.clear()
             valid.add((type_name, text))
-    occurred = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
-    recorded_raw = obj.get("recorded_at")
-    if recorded_raw:
-        recorded = times.parse(recorded_raw, f"line {lineno}: recorded_at")
-    else:
+    occurred_raw = obj["occurred_at"]
+    occurred = times.parse(occurred_raw, f"line {lineno}: occurred_at")
+    recorded_raw = get("recorded_at")
+    if not recorded_raw:
         recorded = (now, format_time(now))
-    if recorded[0] < occurred[0]:
+    elif recorded_raw == occurred_raw and type(recorded_raw) is str:  # recorded when it happened
+        recorded = occurred
+    else:
+        recorded = times.parse(recorded_raw, f"line {lineno}: recorded_at")
+    if recorded is not occurred and recorded[0] < occurred[0]:
         raise ValidationError(
             f"line {lineno}: recorded_at is earlier than occurred_at (stored before it happened)"
         )
-    due_raw = obj.get("due_at")
+    due_raw = get("due_at")
     due = times.parse(due_raw, f"line {lineno}: due_at") if due_raw else None
     if event_type.timed != (due is not None):
         raise ValidationError(f"line {lineno}: due_at is required for timed events and only for them")
-    key = obj.get("key")
+    key = get("key")
     if key is not None and type(key) is not str:
         raise ValidationError(f"line {lineno}: key must be a string or null")
     current = event_type.schema_version
-    schema = obj.get("schema_version", current)
-    if type(schema) is not int or not 1 <= schema <= current:
+    schema = get("schema_version", current)
+    if schema is not current and (type(schema) is not int or not 1 <= schema <= current):
         raise ValidationError(f"line {lineno}: schema_version must be an integer from 1 to {current}")
+    prev_hash, digest = get("prev_hash"), get("hash")
     return Line(
         stream_id,
         version,
@@ -175,8 +185,8 @@ def parse_checked(
         key,
         data,
         text,
-        str(obj.get("prev_hash") or ""),
-        str(obj.get("hash") or ""),
+        prev_hash if type(prev_hash) is str else str(prev_hash or ""),
+        digest if type(digest) is str else str(digest or ""),
     )
 
 
