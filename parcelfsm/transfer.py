@@ -75,15 +75,17 @@ def _stored_hash(log: EventLog, unflushed: dict[tuple[str, int], str], stream_id
     return rows[0].hash if rows else ""
 
 
-def _chained(log: EventLog, line: Line, h: _Head, unflushed: dict[tuple[str, int], str]) -> EventRow | None:
-    """The event's stored row, hashed in its place in the stream's chain, or None when
-    the event is already stored."""
+def _check_stored(log: EventLog, line: Line, unflushed: dict[tuple[str, int], str]) -> None:
+    """Raise unless the event of `line` (at or below its stream's version) is the one stored."""
     stream_id, version = line.stream_id, line.version
-    if version <= h.version:
-        prev = _stored_hash(log, unflushed, stream_id, version - 1)
-        if _stored_hash(log, unflushed, stream_id, version) != log.hash_of(line.stored(), prev):
-            raise IdempotencyConflict(f"{stream_id} v{version} differs from the stored event")
-        return None
+    prev = _stored_hash(log, unflushed, stream_id, version - 1)
+    if _stored_hash(log, unflushed, stream_id, version) != log.hash_of(line.stored(), prev):
+        raise IdempotencyConflict(f"{stream_id} v{version} differs from the stored event")
+
+
+def _chained(log: EventLog, line: Line, h: _Head) -> EventRow:
+    """The row of the event after the stream's head `h`, hashed in its place in the chain."""
+    stream_id, version = line.stream_id, line.version
     if version != h.version + 1:
         raise ValidationError(f"{stream_id} v{version} leaves a gap after v{h.version}")
     data = line.data_text if line.data_text is not None else canonical_json(line.data)
@@ -153,6 +155,7 @@ def import_lines(
     valid: set[tuple[str, str]] = set()
     size = 0  # bytes of data in `batch`
     read = skipped = 0
+    known, to_end, append = heads.get, heads.move_to_end, batch.append
     for lineno, text in enumerate(lines, start=1):
         if not text or text.isspace():  # a blank line (no copy of a long one)
             continue
@@ -160,22 +163,27 @@ def import_lines(
         try:
             obj, plain = decode_line(text, lineno)
             line = parse_checked(obj, lineno, now, times, plain, valid)
-            h = head(line.stream_id)
-            row = _chained(log, line, h, unflushed)
-            if row is not None:  # the stream's state is this import's own: folded in place
-                h.state = advance(h.state, line, strict=True)
+            stream_id = line.stream_id
+            h = known(stream_id)
+            if h is None:
+                h = head(stream_id)
+            else:
+                to_end(stream_id)
+            if line.version <= h.version:  # already stored (or in this batch): must be the same
+                _check_stored(log, line, unflushed)
+                skipped += 1
+                continue
+            row = _chained(log, line, h)
+            h.state = advance(h.state, line, strict=True)  # the import's own state: in place
         except ParcelFsmError as exc:
             prefix = f"line {lineno}"
             if exc.message.startswith(prefix):
                 raise
             raise type(exc)(f"{prefix}: {exc.message}") from None
-        if row is None:
-            skipped += 1
-            continue
         h.version, h.hash = row.version, row.hash
-        pending[row.stream_id] = h
-        unflushed[row.stream_id, row.version] = row.hash
-        batch.append(row)
+        pending[stream_id] = h
+        unflushed[stream_id, row.version] = row.hash
+        append(row)
         if progress:
             progress(1)
         size += len(row.data)
