@@ -160,9 +160,16 @@ def _import(
     counts = {"appended": 0}
     touched: set[str] = set()
 
+    # into an empty log, a stream not met yet is new: no read, until a head is dropped
+    # (then it may be one this import stored, read back from the log)
+    fresh = [log.is_empty()]
+
     def head(stream_id: str) -> _Head:
         h = heads.get(stream_id)
         if h is None:
+            if fresh[0]:
+                h = heads[stream_id] = _Head(0, "", None)
+                return h
             events = log.read_stream(stream_id)
             h = heads[stream_id] = _Head(len(events), events[-1].hash if events else "", fold(events))
         else:
@@ -182,6 +189,7 @@ def _import(
         unflushed.clear()
         while len(heads) > HEADS:  # everything is stored now: any head can be read back
             heads.popitem(last=False)
+            fresh[0] = False
         gc.collect(0)  # the collector is paused (`_collector_paused`): one pass per batch
 
     times = Times()

@@ -316,6 +316,10 @@ class EventLog:
         if current is not None:
             yield current, events
 
+    def is_empty(self) -> bool:
+        """True when the log holds no event (one indexed read, whatever its size)."""
+        return not self.backend.select_after(0, 1)
+
     def count_streams(self) -> int:
         """How many orders the log holds."""
         return self.backend.counts()[0]
