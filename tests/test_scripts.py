@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -149,6 +150,31 @@ def test_replay_script_rebuilds_a_database_and_prints_text(tmp_path: Path) -> No
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rebuild of 15 orders" in done.stdout
     assert "no problems found" in done.stdout
+
+
+def test_replay_script_says_where_the_files_bytes_go(tmp_path: Path) -> None:
+    """replay.py's storage section adds up every table and index of the file to its size
+    (SQLite's page count), and divides by the events it holds."""
+    db = tmp_path / "sim.db"
+    done = run_script(
+        "simulate.py", "--orders", "15", "--seed", "5", "--db", str(db), "--out", str(tmp_path / "o.jsonl")
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:  # fold the WAL in: dbstat counts the main file's pages
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = (
+            conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+        )
+        free = (
+            conn.execute("PRAGMA freelist_count").fetchone()[0]
+            * conn.execute("PRAGMA page_size").fetchone()[0]
+        )
+    done = run_script("replay.py", str(db), "--verify", "--json")
+    report = json.loads(done.stdout)
+    st = report["storage"]
+    assert st["bytes"] == sum(st["by_table"].values()) == size - free
+    assert {"events", "deadlines", "orders", "policies"} <= set(st["by_table"])
+    assert st["bytes_per_event"] == round(st["bytes"] / report["events"], 1)
 
 
 def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_path: Path) -> None:
