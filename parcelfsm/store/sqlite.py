@@ -425,6 +425,17 @@ class SQLiteBackend:
         row = self._execute("SELECT COUNT(DISTINCT stream_id), COUNT(*) FROM events").fetchone()
         return int(row[0]), int(row[1])
 
+    def check_pages(self) -> list[str]:
+        """`PRAGMA quick_check`: every page and index of the file readable and consistent."""
+        try:
+            found = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.Error as exc:
+            error = _translate(self.path, exc, "checking its pages")
+            if isinstance(error, CorruptLog):
+                return [error.message]
+            raise error from None
+        return [] if found == ["ok"] else [f"{self.path}: {text}" for text in found]
+
     def close(self) -> None:
         """Close the connection."""
         with contextlib.suppress(sqlite3.Error):
