@@ -219,3 +219,22 @@ def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_p
     text = table.read_text(encoding="utf-8")
     assert text.count("| append_single |") == 6  # the summary (large size) and every row
     assert "fsync" in text and ("eventsourcing get+save" in text) == HAS_EVENTSOURCING
+
+
+def test_bench_update_docs_replaces_only_what_lies_between_its_markers(tmp_path: Path) -> None:
+    """`bench.py --update-docs` splices a table between `<!-- bench:NAME:start/end -->`
+    and leaves the rest of the page byte for byte; a page without the markers is an error."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import bench_table
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    page = tmp_path / "page.md"
+    before = "intro\n<!-- bench:full:start -->\nold\n<!-- bench:full:end -->\nafter\n"
+    page.write_text(before, encoding="utf-8")
+    bench_table.splice(page, "full", "| new |\n")
+    assert page.read_text(encoding="utf-8") == (
+        "intro\n<!-- bench:full:start -->\n| new |\n<!-- bench:full:end -->\nafter\n"
+    )
+    with pytest.raises(ValueError, match="markers"):
+        bench_table.splice(page, "summary", "x")
