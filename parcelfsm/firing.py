@@ -9,6 +9,7 @@ nothing and duplicates nothing (the rest fire next time); on PostgreSQL the clai
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Final, Literal, overload
 
 from parcelfsm.clock import to_utc
@@ -31,6 +32,9 @@ class DeadlineFiring:
         raise NotImplementedError
 
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
+        raise NotImplementedError
+
+    def _load_many(self, order_ids: Sequence[str]) -> dict[str, tuple[OrderState | None, tuple[int, str]]]:
         raise NotImplementedError
 
     def _remember(self, order_id: str, version: int, head_hash: str, state: OrderState) -> None:
@@ -88,18 +92,26 @@ class DeadlineFiring:
         stored: list[StoredEvent] = []
         with self.log.transaction():
             ids = [i for i in self.log.streams_due(target, limit) if i not in seen]
+            seen.update(ids)
+            loaded = self._load_many(ids)
             states: list[tuple[OrderState | None, OrderState]] = []
+            writes: list[tuple[list[NewEvent], tuple[int, str]]] = []
             for order_id in ids:
-                seen.add(order_id)
-                state, head = self._load(order_id)
+                state, head = loaded[order_id]
                 if state is None:
                     continue
                 after, fired = fire_due(state, target)
-                appended = self.log.append(fired, target, head)
-                if appended:
-                    self._remember(order_id, appended[-1].version, appended[-1].hash, after)
-                stored.extend(appended)
+                if fired:
+                    writes.append((fired, head))
                 states.append((state, after))
+            appended = self.log.append_streams(writes, target)
+            for events in appended:
+                stored.extend(events)
+            afters = {after.order_id: after for _, after in states}
+            for events in appended:
+                if events:
+                    last = events[-1]
+                    self._remember(last.stream_id, last.version, last.hash, afters[last.stream_id])
             self.log.save_changes(states)
         return stored, len(ids)
 

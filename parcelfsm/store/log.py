@@ -130,6 +130,53 @@ class EventLog:
             for position, row, event in zip(positions, rows, events, strict=True)
         ]
 
+    def append_streams(
+        self, batches: Sequence[tuple[Sequence[NewEvent], tuple[int, str]]], recorded_at: dt.datetime
+    ) -> list[list[StoredEvent]]:
+        """`append` of several streams' unkeyed events (each with its stream's head as read
+        in this transaction) in one `insert_events` call, inside `transaction()`: what
+        `tick` fires in a chunk. Returns each batch's stored events, in the given order
+        (positions in that order too, as one `append` after another would give)."""
+        recorded = format_time(recorded_at)
+        rows: list[EventRow] = []
+        for events, (version, prev_hash) in batches:
+            if not events:
+                continue
+            first = events[0].version or 1
+            if first != version + 1:
+                name = events[0].stream_id
+                raise ConcurrencyConflict(f"order {name!r} is at version {version}, expected {first - 1}")
+            for event in events:
+                assert event.key is None, "append_streams takes unkeyed events only"
+                row = self.to_row(event, recorded, prev_hash)
+                rows.append(row)
+                prev_hash = row.hash
+        positions = iter(self.backend.insert_events(rows))
+        made = iter(rows)
+        out: list[list[StoredEvent]] = []
+        for events, _ in batches:
+            stored: list[StoredEvent] = []
+            for event in events:
+                row = next(made)
+                stored.append(
+                    StoredEvent(
+                        next(positions),
+                        row.stream_id,
+                        row.version,
+                        event.type,
+                        row.schema_version,
+                        event.occurred_at,
+                        recorded_at,
+                        event.due_at,
+                        None,
+                        event.data,
+                        row.prev_hash,
+                        row.hash,
+                    )
+                )
+            out.append(stored)
+        return out
+
     def chained_row(
         self,
         stream_id: str,
@@ -252,6 +299,26 @@ class EventLog:
         if problem is not None:
             raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
         return [to_event(r) for r in rows]
+
+    def read_stream_rows(self, stream_ids: Sequence[str]) -> dict[str, list[EventRow]]:
+        """The stored rows of each of these streams (read at once), each stream's chain
+        checked as `read_stream` checks it; an unknown id is left out.
+
+        Raises:
+            CorruptLog: a stored chain does not match (names the position).
+        """
+        out: dict[str, list[EventRow]] = {}
+        for row in self.backend.select_stream_rows(stream_ids):
+            rows = out.get(row.stream_id)
+            if rows is None:
+                out[row.stream_id] = [row]
+            else:
+                rows.append(row)
+        for rows in out.values():
+            problem = stream_problem(rows, self.secret)
+            if problem is not None:
+                raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
+        return out
 
     def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
         """(fingerprint, the events that keyed command appended) for a known key.
