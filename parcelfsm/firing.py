@@ -9,6 +9,7 @@ nothing and duplicates nothing (the rest fire next time); on PostgreSQL the clai
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Sequence
 from typing import Final, Literal, overload
 
@@ -90,6 +91,17 @@ class DeadlineFiring:
         loop's unit of work; orders in `seen` were already fired this run)."""
         seen = seen if seen is not None else set()
         stored: list[StoredEvent] = []
+        collecting = gc.isenabled()
+        gc.disable()  # a chunk allocates states and rows that all live until it ends
+        try:
+            return self._fire_chunk(target, limit, seen, stored)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _fire_chunk(
+        self, target: dt.datetime, limit: int, seen: set[str], stored: list[StoredEvent]
+    ) -> tuple[list[StoredEvent], int]:
         with self.log.transaction():
             ids = [i for i in self.log.streams_due(target, limit) if i not in seen]
             seen.update(ids)
