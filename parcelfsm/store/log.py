@@ -25,12 +25,17 @@ from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import chain_hash
-from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
+from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event, utc_text
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
 from parcelfsm.store.written import WrittenDeadlines, split
 
 PAGE: Final = 2000
+
+
+def utc_text_or_none(value: dt.datetime | None) -> str | None:
+    """`utc_text` of a time that may be missing."""
+    return utc_text(value) if value is not None else None
 
 
 class EventLog:
@@ -146,11 +151,41 @@ class EventLog:
             if first != version + 1:
                 name = events[0].stream_id
                 raise ConcurrencyConflict(f"order {name!r} is at version {version}, expected {first - 1}")
-            for event in events:
-                assert event.key is None, "append_streams takes unkeyed events only"
-                row = self.to_row(event, recorded, prev_hash)
-                rows.append(row)
-                prev_hash = row.hash
+            for event in events:  # `to_row`, formatting a timed event's one time once
+                assert event.key is None and event.version is not None, "unkeyed, versioned events only"
+                occurred = utc_text(event.occurred_at)
+                due = occurred if event.due_at is event.occurred_at else utc_text_or_none(event.due_at)
+                data = canonical_json(event.data)
+                link = prev_hash
+                prev_hash = chain_hash(
+                    link,
+                    data,
+                    due,
+                    None,
+                    occurred,
+                    recorded,
+                    event.schema_version,
+                    event.stream_id,
+                    event.type,
+                    event.version,
+                    self.secret,
+                )
+                rows.append(
+                    EventRow(
+                        0,
+                        event.stream_id,
+                        event.version,
+                        event.type,
+                        event.schema_version,
+                        occurred,
+                        recorded,
+                        due,
+                        None,
+                        data,
+                        link,
+                        prev_hash,
+                    )
+                )
         positions = iter(self.backend.insert_events(rows))
         made = iter(rows)
         out: list[list[StoredEvent]] = []
