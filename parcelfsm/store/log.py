@@ -25,17 +25,13 @@ from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import chain_hash
-from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event, utc_text
+from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.several import by_stream, chunk_rows, stored_chunk
 from parcelfsm.store.written import WrittenDeadlines, split
 
 PAGE: Final = 2000
-
-
-def utc_text_or_none(value: dt.datetime | None) -> str | None:
-    """`utc_text` of a time that may be missing."""
-    return utc_text(value) if value is not None else None
 
 
 class EventLog:
@@ -140,77 +136,10 @@ class EventLog:
     ) -> list[list[StoredEvent]]:
         """`append` of several streams' unkeyed events (each with its stream's head as read
         in this transaction) in one `insert_events` call, inside `transaction()`: what
-        `tick` fires in a chunk. Returns each batch's stored events, in the given order
-        (positions in that order too, as one `append` after another would give)."""
-        recorded = format_time(recorded_at)
-        rows: list[EventRow] = []
-        for events, (version, prev_hash) in batches:
-            if not events:
-                continue
-            first = events[0].version or 1
-            if first != version + 1:
-                name = events[0].stream_id
-                raise ConcurrencyConflict(f"order {name!r} is at version {version}, expected {first - 1}")
-            for event in events:  # `to_row`, formatting a timed event's one time once
-                assert event.key is None and event.version is not None, "unkeyed, versioned events only"
-                occurred = utc_text(event.occurred_at)
-                due = occurred if event.due_at is event.occurred_at else utc_text_or_none(event.due_at)
-                data = canonical_json(event.data)
-                link = prev_hash
-                prev_hash = chain_hash(
-                    link,
-                    data,
-                    due,
-                    None,
-                    occurred,
-                    recorded,
-                    event.schema_version,
-                    event.stream_id,
-                    event.type,
-                    event.version,
-                    self.secret,
-                )
-                rows.append(
-                    EventRow(
-                        0,
-                        event.stream_id,
-                        event.version,
-                        event.type,
-                        event.schema_version,
-                        occurred,
-                        recorded,
-                        due,
-                        None,
-                        data,
-                        link,
-                        prev_hash,
-                    )
-                )
-        positions = iter(self.backend.insert_events(rows))
-        made = iter(rows)
-        out: list[list[StoredEvent]] = []
-        for events, _ in batches:
-            stored: list[StoredEvent] = []
-            for event in events:
-                row = next(made)
-                stored.append(
-                    StoredEvent(
-                        next(positions),
-                        row.stream_id,
-                        row.version,
-                        event.type,
-                        row.schema_version,
-                        event.occurred_at,
-                        recorded_at,
-                        event.due_at,
-                        None,
-                        event.data,
-                        row.prev_hash,
-                        row.hash,
-                    )
-                )
-            out.append(stored)
-        return out
+        `tick` fires in a chunk (`parcelfsm.store.several`). Returns each batch's stored
+        events, in the given order (positions too, as one `append` after another gives)."""
+        rows = chunk_rows(batches, format_time(recorded_at), self.secret)
+        return stored_chunk(batches, rows, self.backend.insert_events(rows), recorded_at)
 
     def chained_row(
         self,
@@ -342,13 +271,7 @@ class EventLog:
         Raises:
             CorruptLog: a stored chain does not match (names the position).
         """
-        out: dict[str, list[EventRow]] = {}
-        for row in self.backend.select_stream_rows(stream_ids):
-            rows = out.get(row.stream_id)
-            if rows is None:
-                out[row.stream_id] = [row]
-            else:
-                rows.append(row)
+        out = by_stream(self.backend.select_stream_rows(stream_ids))
         for rows in out.values():
             problem = stream_problem(rows, self.secret)
             if problem is not None:
