@@ -19,14 +19,17 @@ from parcelfsm.cli_support import (
     output_options,
 )
 from parcelfsm.clock import format_time
+from parcelfsm.errors import CorruptLog
 
 
 @click.command(cls=TypedCommand)
 @output_options
 @handled
 def init(env: Env) -> None:
-    """Create the database (idempotent)."""
-    env.orders()
+    """Create the database (idempotent); on an existing one, check its pages."""
+    problems = env.orders().check_storage()
+    if problems:
+        raise CorruptLog(f"database {env.db!r} is damaged: {problems[0]}")
     env.emit({"db": env.db, "created": True}, f"database ready: {env.db}")
 
 

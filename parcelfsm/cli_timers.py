@@ -37,6 +37,20 @@ def _fired(env: Env, events: list[Any], to: str, dry_run: bool) -> None:
     env.emit(payload, render.events(events))
 
 
+def _batch_fired(env: Env, events: list[Any], at: str) -> None:
+    """A timer worker's output for one committed batch: with `--json` the same object as
+    `tick` prints (one line), else one summary line — a worker's log is read line by line."""
+    if env.as_json:
+        _fired(env, events, at, False)
+        return
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.type] = counts.get(e.type, 0) + 1
+    kinds = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+    streams = len({e.stream_id for e in events})
+    click.echo(f"{at}  fired {len(events)} event(s) on {streams} order(s): {kinds}")
+
+
 @click.command(cls=TypedCommand)
 @click.option(
     "--batch",
@@ -65,7 +79,7 @@ def tick(env: Env, batch: int, loop: bool) -> None:
             orders,
             batch=batch,
             stop=stop,
-            on_batch=lambda ev: _fired(env, ev, format_time(orders.now()), False),
+            on_batch=lambda ev: _batch_fired(env, ev, format_time(orders.now())),
         )
         return
     now = orders.now()

@@ -147,6 +147,12 @@ class Maintenance:
                 bar.update(1)
         return ReplayReport("what-if", total, events, (), differences)
 
+    def check_storage(self) -> list[str]:
+        """What the storage engine finds wrong with the database's own pages (SQLite's
+        `quick_check`: a damaged page, a broken index); empty when sound. `replay
+        --verify` includes it; `parcelfsm init` on an existing file runs it."""
+        return self.log.backend.check_pages()
+
     def import_lines(
         self, lines: Iterable[str], progress: Progress | None = None, total: int | None = None
     ) -> ImportReport:

@@ -101,7 +101,7 @@ def verify_log(
             order_id, orders.get(order_id), log.backend.deadline_rows(order_id), state
         )
     audit = log.audit(expected)[0] if expected is not None or not positions.clean else []
-    problems = audit + chain + found
+    problems = log.backend.check_pages() + audit + chain + found
     for extra in sorted(log.projected_ids() - seen):
         problems.append(f"{extra}: projected but has no events in the log")
     return ReplayReport("verify", total, events, tuple(problems))

@@ -403,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", default=None, help="write the markdown table here (else stderr)")
     parser.add_argument(
+        "--update-docs",
+        action="store_true",
+        help="write the tables into README.md (summary) and docs/benchmarks.md (summary and full)",
+    )
+    parser.add_argument(
         "--db",
         default=None,
         help="postgresql://… : append, record_many, replay and tick with 1 and 4 processes on "
@@ -435,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.markdown).write_text(table, encoding="utf-8")
     else:
         print(table, file=sys.stderr)
+    if args.update_docs:
+        root = Path(__file__).resolve().parent.parent
+        bench_table.splice(root / "README.md", "summary", bench_table.summary(report))
+        bench_table.splice(root / "docs" / "benchmarks.md", "full", table)
     return 0
 
 

@@ -6,6 +6,7 @@ report gets the goal that applies to it and whether the run met it (None: no goa
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: every measure a report has (the CI smoke test checks each is present)
@@ -196,3 +197,15 @@ def summary(report: dict[str, Any]) -> str:
             f"| {'; '.join(es) or '—'} | {r['target']} | {met} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def splice(path: Path, name: str, text: str) -> None:
+    """Replace what lies between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->`
+    in `path` with `text` (the README's and docs/benchmarks.md's tables)."""
+    start, end = f"<!-- bench:{name}:start -->\n", f"<!-- bench:{name}:end -->"
+    doc = path.read_text(encoding="utf-8")
+    head, found, rest = doc.partition(start)
+    _, found_end, tail = rest.partition(end)
+    if not (found and found_end):
+        raise ValueError(f"{path}: no {start.strip()} … {end} markers")
+    path.write_text(head + start + text + end + tail, encoding="utf-8")

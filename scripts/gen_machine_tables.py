@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from generated import write_or_check
+
 TARGET = Path(__file__).resolve().parent.parent / "parcelfsm" / "machines" / "tables.py"
 
 
@@ -84,14 +86,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        same = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"drifted: {TARGET}")
-        return 0 if same else 1
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render(), argv)
 
 
 if __name__ == "__main__":

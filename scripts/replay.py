@@ -8,10 +8,11 @@ Usage:
 SOURCE is a parcelfsm SQLite database or a `.jsonl` file of stored events (the
 `export` format), which is first imported into a temporary database with
 `Orders.import_lines`. Then `Orders.replay(verify=…)` runs and the summary is read
-from the `orders`, `deadlines` and `events` tables with `sqlite3`: orders, events (by
+from the `orders`, `deadlines` and `event_rows` tables with sqlite-utils: orders, events (by
 type), per-state counts of the order, parcel and dispute lifecycles, open deadlines by
 kind, money totals per currency (paid, held, released, refunded — and that paid is
-their sum, order by order), the replay's events/s and the problems found.
+their sum, order by order), the replay's events/s, where the file's bytes go (per
+table and index, per event) and the problems found.
 
 Exit status: 0 when no problem was found, 5 when the replay or the money check found
 one (as `parcelfsm replay --verify`), 2 on bad usage.
@@ -29,6 +30,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlite_utils
 
 import parcelfsm
 from parcelfsm.clock import SystemClock
@@ -50,39 +53,56 @@ def _lines(path: str) -> Iterator[str]:
         yield from handle
 
 
-def counts(conn: sqlite3.Connection, sql: str) -> dict[str, int]:
+def counts(db: sqlite_utils.Database, sql: str) -> dict[str, int]:
     """`{value: count}` of a two-column GROUP BY query, NULL shown as "none"."""
-    return {str(k) if k is not None else "none": int(n) for k, n in conn.execute(sql)}
+    return {str(k) if k is not None else "none": int(n) for k, n in db.execute(sql).fetchall()}
 
 
-def summarize(db: str) -> dict[str, Any]:
-    """States, money and deadlines of a database, read straight from its tables."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def storage(db: sqlite_utils.Database, events: int) -> dict[str, Any]:
+    """The file's bytes per table and index (SQLite's `dbstat`), and per event; empty when
+    this SQLite was built without `dbstat`."""
     try:
+        pages = db.query("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+        by_name = {r["name"]: int(r["bytes"]) for r in pages}
+    except sqlite3.OperationalError:
+        return {}
+    total = sum(by_name.values())
+    return {
+        "bytes": total,
+        "bytes_per_event": round(total / events, 1) if events else None,
+        "by_table": by_name,
+    }
+
+
+def summarize(path: str) -> dict[str, Any]:
+    """States, money, deadlines and storage of a database, read straight from its tables."""
+    db = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    try:
+        events = db["events"].count
         summary: dict[str, Any] = {
-            "orders": conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0],
-            "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+            "orders": db["orders"].count,
+            "events": events,
             "events_by_type": counts(  # event_rows: the logical rows (docs/storage.md)
-                conn, "SELECT type, COUNT(*) FROM event_rows GROUP BY type ORDER BY type"
+                db, "SELECT type, COUNT(*) FROM event_rows GROUP BY type ORDER BY type"
             ),
             "states": {
-                name: counts(conn, f"SELECT {name}_state, COUNT(*) FROM orders GROUP BY 1 ORDER BY 1")
+                name: counts(db, f"SELECT {name}_state, COUNT(*) FROM orders GROUP BY 1 ORDER BY 1")
                 for name in ("order", "parcel", "dispute")
             },
-            "open_deadlines": counts(
-                conn, "SELECT kind, COUNT(*) FROM deadlines GROUP BY kind ORDER BY kind"
-            ),
+            "open_deadlines": counts(db, "SELECT kind, COUNT(*) FROM deadlines GROUP BY kind ORDER BY kind"),
+            "storage": storage(db, events),
         }
         money: dict[str, dict[str, int]] = {}
-        sums = ", ".join(f"SUM({m})" for m in MONEY)
-        for currency, orders, *values in conn.execute(
-            f"SELECT currency, COUNT(*), {sums} FROM orders GROUP BY currency ORDER BY currency"
+        sums = ", ".join(f"SUM({m}) AS {m}" for m in MONEY)
+        for r in db.query(
+            f"SELECT currency, COUNT(*) AS orders, {sums} FROM orders GROUP BY currency ORDER BY currency"
         ):
-            money[currency] = {"orders": orders, **dict(zip(MONEY, values, strict=True))}
+            money[r.pop("currency")] = r
         summary["money"] = money
         problems = [
-            f"{stream_id}: paid {paid} != held {held} + released {released} + refunded {refunded}"
-            for stream_id, paid, held, released, refunded in conn.execute(
+            f"{r['stream_id']}: paid {r['paid']} != held {r['held']} + released "
+            f"{r['released_to_seller']} + refunded {r['refunded_to_buyer']}"
+            for r in db.query(
                 "SELECT stream_id, paid, held, released_to_seller, refunded_to_buyer FROM orders "
                 "WHERE paid != held + released_to_seller + refunded_to_buyer "
                 "OR held < 0 OR released_to_seller < 0 OR refunded_to_buyer < 0 ORDER BY stream_id"
@@ -95,7 +115,7 @@ def summarize(db: str) -> dict[str, Any]:
         summary["money_problems"] = problems
         return summary
     finally:
-        conn.close()
+        db.close()
 
 
 def run(source: str, verify: bool) -> dict[str, Any]:
@@ -169,6 +189,10 @@ def to_text(report: dict[str, Any]) -> str:
             f"released {m['released_to_seller']}, refunded {m['refunded_to_buyer']}"
         )
     lines.append("paid == held + released + refunded: " + ("yes" if report["money_ok"] else "NO"))
+    if report["storage"]:
+        st = report["storage"]
+        parts = ", ".join(f"{name} {n:,}" for name, n in st["by_table"].items())
+        lines.append(f"storage: {st['bytes']:,} bytes, {st['bytes_per_event']} B/event ({parts})")
     lines.append("events by type: " + ", ".join(f"{k} {v}" for k, v in report["events_by_type"].items()))
     if report["problems"]:
         lines.append(f"{len(report['problems'])} problem(s):")

@@ -82,6 +82,14 @@ class StoreContract(ProjectionChangeContract):
         with parcelfsm.open(self.target(tmp_path), clock=clock) as orders:
             yield orders
 
+    def test_a_sound_store_reports_no_damaged_pages(self, orders: Orders, clock: ManualClock) -> None:
+        """`check_storage` (the backend's page check) is empty on a store in good order,
+        before and after writes, and `replay --verify` stays clean."""
+        assert orders.check_storage() == []
+        story(orders, clock)
+        assert orders.check_storage() == []
+        assert orders.replay(verify=True).problems == ()
+
     # -- ordering and versions ----------------------------------------------------------
 
     def test_versions_are_gapless_and_positions_increase(self, orders: Orders, clock: ManualClock) -> None:

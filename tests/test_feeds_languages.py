@@ -147,3 +147,26 @@ def test_the_normalize_command_reads_any_language_and_warns_on_unknown_text() ->
     assert odd.exit_code == 0
     assert json.loads(odd.stdout) == {"text": "Посылка съедена котом", "status": "unknown"}
     assert "warning: unknown status text" in odd.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "rewritten"),
+    [
+        ("Colis en préparation à l'entrepôt", "COLIS EN PREPARATION A L'ENTREPOT"),
+        ("Zażółć gęślą jaźń", "zazolc gesla jazn!"),
+        ("Straße gesperrt, Zustellung verzögert", "Strasse gesperrt - Zustellung verzogert"),
+    ],
+)
+def test_an_unknown_status_keeps_its_key_when_a_feed_changes_its_accents_or_case(
+    written: str, rewritten: str
+) -> None:
+    """A checkpoint whose text the normalizer does not know is keyed by the text's
+    normalized form: the same scan re-sent without accents, in capitals or with other
+    punctuation is the same checkpoint (its ingest appends nothing new)."""
+    from parcelfsm.feeds_common import Checkpoint
+
+    at = "2026-03-05T10:00:00Z"
+    first, second = (Checkpoint(ManualClock(at).now(), "unknown", text) for text in (written, rewritten))
+    assert normalize(written) == normalize(rewritten) == "unknown"
+    assert first.key("LP001") == second.key("LP001")
+    assert first.key("LP001") != Checkpoint(ManualClock(at).now(), "unknown", "Another text").key("LP001")

@@ -32,6 +32,19 @@ def test_a_new_database_file_uses_the_write_ahead_log(tmp_path: Path) -> None:
         conn.close()
 
 
+def test_a_new_file_has_small_pages_and_its_connections_checkpoint_rarely(tmp_path: Path) -> None:
+    """New files use 2 KiB pages (each commit writes its dirty pages whole to the WAL) and
+    the backend's connection checkpoints every 8,000 WAL pages, not SQLite's 1,000 (hot
+    projection pages are copied back once per checkpoint)."""
+    db = tmp_path / "new.db"
+    with parcelfsm.open(str(db), clock=ManualClock("2026-01-01")) as orders:
+        orders.record("o-1", "order.placed", PLACED)
+        conn = orders.log.backend._conn  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 8000
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("PRAGMA page_size").fetchone()[0] == 2048
+
+
 def test_a_single_command_is_one_short_transaction(tmp_path: Path) -> None:
     """Recording one command runs one BEGIN/COMMIT pair around four statements and the
     deadline rows that changed, no savepoints (each would cost a statement; the rows

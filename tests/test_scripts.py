@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -151,6 +152,31 @@ def test_replay_script_rebuilds_a_database_and_prints_text(tmp_path: Path) -> No
     assert "no problems found" in done.stdout
 
 
+def test_replay_script_says_where_the_files_bytes_go(tmp_path: Path) -> None:
+    """replay.py's storage section adds up every table and index of the file to its size
+    (SQLite's page count), and divides by the events it holds."""
+    db = tmp_path / "sim.db"
+    done = run_script(
+        "simulate.py", "--orders", "15", "--seed", "5", "--db", str(db), "--out", str(tmp_path / "o.jsonl")
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:  # fold the WAL in: dbstat counts the main file's pages
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = (
+            conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+        )
+        free = (
+            conn.execute("PRAGMA freelist_count").fetchone()[0]
+            * conn.execute("PRAGMA page_size").fetchone()[0]
+        )
+    done = run_script("replay.py", str(db), "--verify", "--json")
+    report = json.loads(done.stdout)
+    st = report["storage"]
+    assert st["bytes"] == sum(st["by_table"].values()) == size - free
+    assert {"events", "deadlines", "orders", "policies"} <= set(st["by_table"])
+    assert st["bytes_per_event"] == round(st["bytes"] / report["events"], 1)
+
+
 def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_path: Path) -> None:
     """`bench.py --quick` (the CI smoke run) finishes in under 30 s and its JSON report has
     every measure at both sizes and both durability settings, each write row beside raw
@@ -193,3 +219,22 @@ def test_bench_quick_reports_every_row_with_its_baselines_at_both_settings(tmp_p
     text = table.read_text(encoding="utf-8")
     assert text.count("| append_single |") == 6  # the summary (large size) and every row
     assert "fsync" in text and ("eventsourcing get+save" in text) == HAS_EVENTSOURCING
+
+
+def test_bench_update_docs_replaces_only_what_lies_between_its_markers(tmp_path: Path) -> None:
+    """`bench.py --update-docs` splices a table between `<!-- bench:NAME:start/end -->`
+    and leaves the rest of the page byte for byte; a page without the markers is an error."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import bench_table
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    page = tmp_path / "page.md"
+    before = "intro\n<!-- bench:full:start -->\nold\n<!-- bench:full:end -->\nafter\n"
+    page.write_text(before, encoding="utf-8")
+    bench_table.splice(page, "full", "| new |\n")
+    assert page.read_text(encoding="utf-8") == (
+        "intro\n<!-- bench:full:start -->\n| new |\n<!-- bench:full:end -->\nafter\n"
+    )
+    with pytest.raises(ValueError, match="markers"):
+        bench_table.splice(page, "summary", "x")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stories import customs_story
 from strategies import command, likely, spans
 
 from parcelfsm.errors import NotFound, ParcelFsmError
@@ -22,28 +23,11 @@ from parcelfsm.testing import Scenario
 from parcelfsm.timeline import LANES, Bar, Timeline, build_timeline, order_timeline
 
 DAY = dt.timedelta(days=1)
-CUSTOMS = {"reason": "customs_problem", "cause": "no_invoice", "description": "Held at customs."}
 
 
 def bars(tl: Timeline, kind: str) -> list[Bar]:
     """The armings of one deadline kind, in time order."""
     return [b for b in tl.bars if b.kind == kind]
-
-
-def customs_story(s: Scenario) -> None:
-    """Shipped to RU, held at customs, dispute opened, the seller times out, refund arrives."""
-    s.given(("order.placed", {"destination_country": "RU"}))
-    s.advance(days=1)
-    s.when("order.shipped")
-    s.advance(days=3)
-    s.when("parcel.scanned", {"text": "Clearing Customs"})
-    s.advance(days=3)
-    s.when("parcel.scanned", {"text": "Held At Customs"})
-    s.advance(days=6)
-    s.when("dispute.opened", CUSTOMS)
-    s.advance(days=5)
-    s.advance(days=3)
-    s.when("refund.received")
 
 
 def test_a_deadline_set_then_dropped_shows_as_dropped(scenario: Scenario) -> None:

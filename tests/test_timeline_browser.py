@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from stories import customs_story
 
 from parcelfsm.testing import Scenario
 
@@ -49,19 +50,7 @@ def record_story(db: Path) -> None:
     (full refund), the refund arrives; nothing is due between the last event and NOW."""
     s = Scenario(path=str(db))
     try:
-        s.given(("order.placed", {"destination_country": "RU"}))
-        s.advance(days=1)
-        s.when("order.shipped")
-        s.advance(days=3)
-        s.when("parcel.scanned", {"text": "Clearing Customs"})
-        s.advance(days=3)
-        s.when("parcel.scanned", {"text": "Held At Customs"})
-        s.advance(days=6)
-        reason = {"reason": "customs_problem", "cause": "no_invoice", "description": "No invoice."}
-        s.when("dispute.opened", reason)
-        s.advance(days=5)
-        s.advance(days=3)
-        s.when("refund.received")
+        customs_story(s)
         assert s.clock.now().isoformat().startswith("2026-03-22")
     finally:
         s.close()

@@ -188,3 +188,27 @@ def test_a_worker_without_a_database_server_fails_with_one_line(tmp_path: Path) 
     assert proc.returncode == StorageError.exit_code != 0
     err = proc.stderr.decode()
     assert err.count("\n") == 1 and "127.0.0.1:1/x" in err and "refused" in err
+
+
+def test_a_worker_in_text_mode_prints_one_line_per_batch(tmp_path: Path) -> None:
+    """`tick --loop` without `--json` (a worker's log) prints one summary line per committed
+    batch — when, how many events on how many orders, of which types — not a table."""
+    db = str(tmp_path / "orders.db")
+    with parcelfsm.open(db, clock=ManualClock(T0)) as orders:
+        orders.record_many([(f"o-{i}", "order.placed", DEFAULTS["order.placed"]) for i in range(5)])
+    proc = subprocess.Popen(
+        [EXE, "--db", db, "--now", format_time(LATER), "tick", "--loop", "--batch", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with parcelfsm.open(db, clock=ManualClock(LATER)) as orders:
+        wait_until(lambda: orders.count_due(LATER) == 0, 30, "the worker to fire everything")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    at = format_time(LATER)
+    assert out.decode().splitlines() == [
+        f"{at}  fired 2 event(s) on 2 order(s): order.auto_cancelled 2",
+        f"{at}  fired 2 event(s) on 2 order(s): order.auto_cancelled 2",
+        f"{at}  fired 1 event(s) on 1 order(s): order.auto_cancelled 1",
+    ]

@@ -152,6 +152,10 @@ class MemoryBackend:
         """(streams, events)."""
         return len(self._streams), len(self._events)
 
+    def check_pages(self) -> list[str]:
+        """Nothing on disk to check."""
+        return []
+
     def close(self) -> None:
         """Nothing to release."""
 

@@ -273,6 +273,10 @@ class PostgresBackend:
         streams, events = self._execute(q.COUNTS)[0]
         return int(streams), int(events)
 
+    def check_pages(self) -> list[str]:
+        """The server checks its own pages (data checksums, `amcheck`): nothing here."""
+        return []
+
     def wait(self, seconds: float) -> None:
         """Sleep up to `seconds`, waking when another session writes deadlines (LISTEN).
 

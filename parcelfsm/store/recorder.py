@@ -120,3 +120,9 @@ class Recorder(Protocol):
     def close(self) -> None:
         """Release the connection(s)."""
         ...
+
+    def check_pages(self) -> list[str]:
+        """What the storage engine finds wrong with its own files (SQLite: `PRAGMA
+        quick_check` — damaged pages, broken indexes); empty when sound, and always for
+        an engine that keeps its files to itself (PostgreSQL, memory)."""
+        ...

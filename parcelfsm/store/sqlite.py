@@ -58,6 +58,13 @@ SCHEMA_VERSION: Final = COMPACT_SCHEMA
 #: the oldest schema a read-only open still serves (as it is: it cannot be upgraded)
 OLDEST_READABLE: Final = 2
 BUSY_TIMEOUT_MS: Final = 30_000
+#: pages of a new file: a command dirties ~6-9 pages (the event, its index, the order row,
+#: deadline rows and their due index), each written whole to the WAL at COMMIT, so smaller
+#: pages make each commit cheaper (docs/storage.md, "Page size and checkpoints")
+PAGE_SIZE: Final = 2048
+#: WAL pages between automatic checkpoints (~16 MB): hot pages (orders, deadlines) written
+#: by many commits are copied back to the file once per checkpoint, not once per 1,000 pages
+WAL_AUTOCHECKPOINT: Final = 8000
 EVENT_COLUMNS: Final = (
     "position, stream_id, version, type, schema_version, occurred_at, recorded_at, "
     "due_at, key, data, prev_hash, hash"
@@ -175,6 +182,7 @@ class SQLiteBackend:
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute(f"PRAGMA synchronous = {mode}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if self.read_only and OLDEST_READABLE <= version < SCHEMA_VERSION:
                 self._source = "events"  # an older file opened read-only: its rows as they are
@@ -212,7 +220,9 @@ class SQLiteBackend:
                 + ("" if version else " (not a parcelfsm database)")
             )
         if self.path != ":memory:" and version == 0:
-            # outside any transaction: SQLite cannot switch a journal mode inside one
+            # outside any transaction: SQLite cannot switch a journal mode inside one, and
+            # the page size is fixed once the file is in WAL mode
+            self._execute(f"PRAGMA page_size = {PAGE_SIZE}")
             self._execute("PRAGMA journal_mode = WAL").fetchone()
         with self.transaction():
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -431,6 +441,17 @@ class SQLiteBackend:
         """(streams, events)."""
         row = self._execute("SELECT COUNT(DISTINCT stream_id), COUNT(*) FROM events").fetchone()
         return int(row[0]), int(row[1])
+
+    def check_pages(self) -> list[str]:
+        """`PRAGMA quick_check`: every page and index of the file readable and consistent."""
+        try:
+            found = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.Error as exc:
+            error = _translate(self.path, exc, "checking its pages")
+            if isinstance(error, CorruptLog):
+                return [error.message]
+            raise error from None
+        return [] if found == ["ok"] else [f"{self.path}: {text}" for text in found]
 
     def close(self) -> None:
         """Close the connection."""
