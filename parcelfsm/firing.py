@@ -9,6 +9,8 @@ nothing and duplicates nothing (the rest fire next time); on PostgreSQL the clai
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Sequence
 from typing import Final, Literal, overload
 
 from parcelfsm.clock import to_utc
@@ -31,6 +33,9 @@ class DeadlineFiring:
         raise NotImplementedError
 
     def _load(self, order_id: str) -> tuple[OrderState | None, tuple[int, str]]:
+        raise NotImplementedError
+
+    def _load_many(self, order_ids: Sequence[str]) -> dict[str, tuple[OrderState | None, tuple[int, str]]]:
         raise NotImplementedError
 
     def _remember(self, order_id: str, version: int, head_hash: str, state: OrderState) -> None:
@@ -86,20 +91,39 @@ class DeadlineFiring:
         loop's unit of work; orders in `seen` were already fired this run)."""
         seen = seen if seen is not None else set()
         stored: list[StoredEvent] = []
+        collecting = gc.isenabled()
+        gc.disable()  # a chunk allocates states and rows that all live until it ends
+        try:
+            return self._fire_chunk(target, limit, seen, stored)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _fire_chunk(
+        self, target: dt.datetime, limit: int, seen: set[str], stored: list[StoredEvent]
+    ) -> tuple[list[StoredEvent], int]:
         with self.log.transaction():
             ids = [i for i in self.log.streams_due(target, limit) if i not in seen]
+            seen.update(ids)
+            loaded = self._load_many(ids)
             states: list[tuple[OrderState | None, OrderState]] = []
+            writes: list[tuple[list[NewEvent], tuple[int, str]]] = []
             for order_id in ids:
-                seen.add(order_id)
-                state, head = self._load(order_id)
+                state, head = loaded[order_id]
                 if state is None:
                     continue
                 after, fired = fire_due(state, target)
-                appended = self.log.append(fired, target, head)
-                if appended:
-                    self._remember(order_id, appended[-1].version, appended[-1].hash, after)
-                stored.extend(appended)
+                if fired:
+                    writes.append((fired, head))
                 states.append((state, after))
+            appended = self.log.append_streams(writes, target)
+            for events in appended:
+                stored.extend(events)
+            afters = {after.order_id: after for _, after in states}
+            for events in appended:
+                if events:
+                    last = events[-1]
+                    self._remember(last.stream_id, last.version, last.hash, afters[last.stream_id])
             self.log.save_changes(states)
         return stored, len(ids)
 

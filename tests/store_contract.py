@@ -296,6 +296,30 @@ class StoreContract(ProjectionChangeContract):
             theirs = [e.to_json() | {"position": 0} for e in reference.export_events()]
             assert ours == theirs
 
+    def test_several_streams_read_at_once_give_each_stream_whole_and_in_version_order(
+        self, orders: Orders, clock: ManualClock
+    ) -> None:
+        """`select_stream_rows` (what `tick` reads a chunk with) returns, for ids given in
+        any order and repeated, exactly each stream's rows as `select_stream` reads them:
+        together, in version order, once; an unknown id adds nothing."""
+        story(orders, clock)
+        story(orders, clock, prefix="p")
+        backend = orders.log.backend
+        asked = ["p-3", "o-1", "nobody", "o-1", "p-1"]
+        rows = backend.select_stream_rows(asked)
+        by_stream: dict[str, list[Any]] = {}
+        for name, group in itertools.groupby(rows, key=lambda r: r.stream_id):
+            assert name not in by_stream, f"{name}'s rows are not together"
+            by_stream[name] = list(group)
+        assert set(by_stream) == {"p-3", "o-1", "p-1"}
+        for name, got in by_stream.items():
+            assert len(got) > 1
+            assert got == backend.select_stream(name)
+        assert backend.select_stream_rows([]) == []
+        assert backend.select_stream_rows(["nobody"]) == []
+        many = [f"x-{i}" for i in range(1200)] + ["o-2"]  # more ids than one query may take
+        assert backend.select_stream_rows(many) == backend.select_stream("o-2")
+
     # -- lossless rows (a backend may store them compactly, never differently) ------------
 
     def test_a_bulk_insert_stores_interleaved_streams_exactly_as_row_by_row_inserts(

@@ -28,6 +28,7 @@ from parcelfsm.store.chain import chain_hash
 from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
+from parcelfsm.store.several import by_stream, chunk_rows, stored_chunk
 from parcelfsm.store.written import WrittenDeadlines, split
 
 PAGE: Final = 2000
@@ -129,6 +130,16 @@ class EventLog:
             )
             for position, row, event in zip(positions, rows, events, strict=True)
         ]
+
+    def append_streams(
+        self, batches: Sequence[tuple[Sequence[NewEvent], tuple[int, str]]], recorded_at: dt.datetime
+    ) -> list[list[StoredEvent]]:
+        """`append` of several streams' unkeyed events (each with its stream's head as read
+        in this transaction) in one `insert_events` call, inside `transaction()`: what
+        `tick` fires in a chunk (`parcelfsm.store.several`). Returns each batch's stored
+        events, in the given order (positions too, as one `append` after another gives)."""
+        rows = chunk_rows(batches, format_time(recorded_at), self.secret)
+        return stored_chunk(batches, rows, self.backend.insert_events(rows), recorded_at)
 
     def chained_row(
         self,
@@ -252,6 +263,20 @@ class EventLog:
         if problem is not None:
             raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
         return [to_event(r) for r in rows]
+
+    def read_stream_rows(self, stream_ids: Sequence[str]) -> dict[str, list[EventRow]]:
+        """The stored rows of each of these streams (read at once), each stream's chain
+        checked as `read_stream` checks it; an unknown id is left out.
+
+        Raises:
+            CorruptLog: a stored chain does not match (names the position).
+        """
+        out = by_stream(self.backend.select_stream_rows(stream_ids))
+        for rows in out.values():
+            problem = stream_problem(rows, self.secret)
+            if problem is not None:
+                raise CorruptLog(f"{problem} — run `parcelfsm replay --verify`")
+        return out
 
     def find_key(self, key: str) -> tuple[str | None, list[StoredEvent]] | None:
         """(fingerprint, the events that keyed command appended) for a known key.

@@ -122,6 +122,10 @@ class MemoryBackend:
         rows = self._streams.get(stream_id, [])
         return rows[max(first, 1) - 1 : last]
 
+    def select_stream_rows(self, stream_ids: Sequence[str]) -> list[EventRow]:
+        """Every row of these streams, stream by stream."""
+        return [row for name in dict.fromkeys(stream_ids) for row in self._streams.get(name, ())]
+
     def select_after(self, position: int, limit: int) -> list[EventRow]:
         """Rows after a position (positions are 1..n, list index + 1)."""
         return self._events[max(position, 0) : max(position, 0) + limit]

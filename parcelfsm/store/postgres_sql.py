@@ -81,6 +81,9 @@ TAKE_LOCK: Final = "SELECT pg_advisory_xact_lock(%s)"
 SELECT_STREAM: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = %s AND version BETWEEN %s AND %s ORDER BY version"
 )
+SELECT_STREAM_ROWS: Final = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, version"
+)
 SELECT_AFTER: Final = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
 SELECT_STREAMS: Final = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE (stream_id, version) > (%s, %s) "

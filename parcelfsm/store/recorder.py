@@ -97,6 +97,12 @@ class Recorder(Protocol):
         """A stream's rows with `first <= version <= last`, in version order."""
         ...
 
+    def select_stream_rows(self, stream_ids: Sequence[str]) -> list[EventRow]:
+        """Every row of each of these streams, read at once (one query where the backend
+        can: `tick` reads a chunk's due orders so): each stream's rows together and in
+        version order, the streams in any order; an unknown id gives no rows."""
+        ...
+
     def select_after(self, position: int, limit: int) -> list[EventRow]:
         """Up to `limit` rows with a greater position, in position order."""
         ...
