@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Final
 
 import orjson
 
 from parcelfsm.canonical import _has_float, plain_json
 from parcelfsm.clock import EARLIEST, LATEST, UTC, format_time, parse_time
-from parcelfsm.decide import check_order_id
+from parcelfsm.decide import ORDER_ID, check_order_id
 from parcelfsm.errors import ValidationError
 from parcelfsm.events import EVENT_TYPES, from_data
 from parcelfsm.records import StoredEvent
 from parcelfsm.store.mapping import utc_text
 
 _REQUIRED: Final = ("stream_id", "version", "type", "occurred_at", "data")
+_REQUIRED_SET: Final = frozenset(_REQUIRED)
+_is_order_id: Final = ORDER_ID.fullmatch
 _fromisoformat = dt.datetime.fromisoformat
 #: distinct time texts an import keeps parsed (bounded memory)
 _TIMES_KEPT: Final = 4096
 #: (type, canonical data) pairs an import remembers as valid (bounded memory)
 _VALID_KEPT: Final = 4096
+#: a time text exactly as `format_time` writes it (ASCII digits; a fraction only when it
+#: is not zero): such a text is its own stored form, no need to format the value again
+_STORED_TIME: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?Z"
+)
+_is_stored: Final = _STORED_TIME.fullmatch
 
 
 class Line:
@@ -113,10 +122,14 @@ def parse_checked(
         valid = set()
     if type(obj) is not dict:
         raise ValidationError(f"line {lineno}: expected a JSON object")
-    for name in _REQUIRED:
-        if name not in obj:
-            raise ValidationError(f"line {lineno}: {name} is required")
-    stream_id = check_order_id(obj["stream_id"])
+    if not obj.keys() >= _REQUIRED_SET:
+        for name in _REQUIRED:
+            if name not in obj:
+                raise ValidationError(f"line {lineno}: {name} is required")
+    get = obj.get
+    stream_id = obj["stream_id"]
+    if type(stream_id) is not str or not _is_order_id(stream_id):
+        check_order_id(stream_id)  # raises the usual error
     version = obj["version"]
     if type(version) is not int or version < 1:  # bool is not int here
         raise ValidationError(f"line {lineno}: version must be a positive integer")
@@ -136,27 +149,31 @@ def parse_checked(
             if len(valid) >= _VALID_KEPT:
                 valid.clear()
             valid.add((type_name, text))
-    occurred = times.parse(obj["occurred_at"], f"line {lineno}: occurred_at")
-    recorded_raw = obj.get("recorded_at")
-    if recorded_raw:
-        recorded = times.parse(recorded_raw, f"line {lineno}: recorded_at")
-    else:
+    occurred_raw = obj["occurred_at"]
+    occurred = times.parse(occurred_raw, f"line {lineno}: occurred_at")
+    recorded_raw = get("recorded_at")
+    if not recorded_raw:
         recorded = (now, format_time(now))
-    if recorded[0] < occurred[0]:
+    elif recorded_raw == occurred_raw and type(recorded_raw) is str:  # recorded when it happened
+        recorded = occurred
+    else:
+        recorded = times.parse(recorded_raw, f"line {lineno}: recorded_at")
+    if recorded is not occurred and recorded[0] < occurred[0]:
         raise ValidationError(
             f"line {lineno}: recorded_at is earlier than occurred_at (stored before it happened)"
         )
-    due_raw = obj.get("due_at")
+    due_raw = get("due_at")
     due = times.parse(due_raw, f"line {lineno}: due_at") if due_raw else None
     if event_type.timed != (due is not None):
         raise ValidationError(f"line {lineno}: due_at is required for timed events and only for them")
-    key = obj.get("key")
+    key = get("key")
     if key is not None and type(key) is not str:
         raise ValidationError(f"line {lineno}: key must be a string or null")
     current = event_type.schema_version
-    schema = obj.get("schema_version", current)
-    if type(schema) is not int or not 1 <= schema <= current:
+    schema = get("schema_version", current)
+    if schema is not current and (type(schema) is not int or not 1 <= schema <= current):
         raise ValidationError(f"line {lineno}: schema_version must be an integer from 1 to {current}")
+    prev_hash, digest = get("prev_hash"), get("hash")
     return Line(
         stream_id,
         version,
@@ -168,8 +185,8 @@ def parse_checked(
         key,
         data,
         text,
-        str(obj.get("prev_hash") or ""),
-        str(obj.get("hash") or ""),
+        prev_hash if type(prev_hash) is str else str(prev_hash or ""),
+        digest if type(digest) is str else str(digest or ""),
     )
 
 
@@ -227,5 +244,6 @@ class Times:
                 value = parse_time(text, field)
             if len(self._seen) >= _TIMES_KEPT:
                 self._seen.clear()
-            hit = self._seen[text] = (value, utc_text(value))
+            stored = text if _is_stored(text) else utc_text(value)
+            hit = self._seen[text] = (value, stored)
         return hit

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from projection_contract import ProjectionChangeContract
 from row_strategies import HAND_PICKED, chain_rows, hostile_chains
 
@@ -35,6 +36,7 @@ from parcelfsm.errors import (
 from parcelfsm.fold import fold
 from parcelfsm.store import open_backend
 from parcelfsm.store.mapping import order_row, projected
+from parcelfsm.store.recorder import KeyRow
 from parcelfsm.testing import DEFAULTS
 
 T0 = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -57,6 +59,22 @@ def story(orders: Orders, clock: ManualClock, prefix: str = "o") -> None:
     orders.record(f"{prefix}-3", "dispute.opened", OPENED)
     clock.advance(days=6)
     orders.record(f"{prefix}-1", "parcel.scanned", {"status": "customs_cleared"})  # catch-up first
+
+
+def _plain_fields(key: str | None) -> dict[str, Any]:
+    """`chain_rows` fields of an ordinary row (hex hash, chained, recorded when it occurred)."""
+    return {
+        "type": "order.placed",
+        "schema_version": 1,
+        "occurred_at": "2026-03-01T10:00:00Z",
+        "recorded": "same",
+        "due_at": None,
+        "key": key,
+        "data": '{"n":1}',
+        "hash": "hex",
+        "link": "chain",
+        "gap": 1,
+    }
 
 
 def hashes(orders: Orders) -> list[tuple[str, int, str, str]]:
@@ -303,6 +321,67 @@ class StoreContract(ProjectionChangeContract):
         assert backend.select_stream_rows(many) == backend.select_stream("o-2")
 
     # -- lossless rows (a backend may store them compactly, never differently) ------------
+
+    def test_a_bulk_insert_stores_interleaved_streams_exactly_as_row_by_row_inserts(
+        self, tmp_path: Path
+    ) -> None:
+        """`insert_many` (an import's batch) of hostile rows — two streams interleaved, one
+        continuing rows stored before — reads back exactly as the in-memory reference
+        stores the same rows one call at a time."""
+        backend = open_backend(self.target(tmp_path))
+        reference = open_backend("memory:")
+        streams = itertools.count()
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(first=hostile_chains(), second=hostile_chains(), split=st.integers(0, 4))
+        def round_trip(first: list[dict[str, Any]], second: list[dict[str, Any]], split: int) -> None:
+            n = next(streams)
+            a, b = chain_rows(f"a{n}", first), chain_rows(f"b{n}", second)
+            before, after = a[:split], a[split:]
+            bulk = [r for pair in itertools.zip_longest(after, b) for r in pair if r is not None]
+            for store in (backend, reference):
+                with store.transaction():
+                    if before:
+                        store.insert_events(before)
+                    store.insert_many(bulk)
+            for name in (f"a{n}", f"b{n}"):
+                ours, theirs = backend.select_stream(name), reference.select_stream(name)
+                assert [attrs.evolve(r, position=0) for r in ours] == [
+                    attrs.evolve(r, position=0) for r in theirs
+                ]
+                assert [attrs.evolve(r, position=0) for r in ours] == [
+                    r for r in a + b if r.stream_id == name
+                ]
+
+        try:
+            round_trip()
+        finally:
+            backend.close()
+            reference.close()
+
+    def test_a_bulk_insert_meeting_a_taken_version_or_key_raises_and_writes_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        """`insert_many` keeps `insert_events`' rules: a taken (stream, version) is a
+        `ConcurrencyConflict`, a taken key an `IdempotencyConflict`, and none of the
+        call's rows or keys is left behind."""
+        backend = open_backend(self.target(tmp_path))
+        try:
+            stored = chain_rows("s", [_plain_fields("k1")])
+            with backend.transaction():
+                backend.insert_events(stored)
+            fresh = chain_rows("t", [_plain_fields(None), _plain_fields(None)])
+            for rows, error in (
+                ([*fresh, attrs.evolve(stored[0], key=None)], ConcurrencyConflict),
+                ([*fresh, attrs.evolve(stored[0], stream_id="u")], IdempotencyConflict),
+            ):
+                with pytest.raises(error), backend.transaction():
+                    backend.insert_many(rows, [KeyRow("k-t", "t", 1, 1, None)])
+                assert backend.select_stream("t") == [] and backend.select_stream("u") == []
+                assert backend.select_key("k-t") is None
+                assert backend.counts() == (1, 1)
+        finally:
+            backend.close()
 
     def test_hostile_rows_come_back_byte_exact_like_the_in_memory_reference(self, tmp_path: Path) -> None:
         """Rows of unicode, huge integers, policy-like substrings, NULLs, hashes that are

@@ -61,9 +61,31 @@ times = st.one_of(
         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=2))]),
     ).map(lambda d: d.isoformat()),
     st.datetimes(min_value=dt.datetime(1970, 1, 2)).map(lambda d: d.isoformat() + "Z"),
+    # a zero fraction, milliseconds: times a stored text never has, read as the same instant
+    st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(8999, 1, 1)).map(
+        lambda d: d.isoformat(timespec="microseconds") + "Z"
+    ),
+    st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(8999, 1, 1)).map(
+        lambda d: d.isoformat(timespec="milliseconds") + "Z"
+    ),
     st.datetimes().map(lambda d: d.isoformat()),  # naive
     st.dates().map(lambda d: d.isoformat()),
-    st.sampled_from(["2026-01-01T00:00:01z", " 2026-01-01T00:00:01Z", "2026-01-01 00:00:01Z", "soon", ""]),
+    st.sampled_from(
+        [
+            "2026-01-01T00:00:01z",
+            " 2026-01-01T00:00:01Z",
+            "2026-01-01 00:00:01Z",
+            "2026-W01-1T00:00:01Z",  # an ISO week date, 20 characters like a stored time
+            "20260101T000001Z",
+            "2026-01-01T00:00:01.000000Z",
+            "2026-01-01T00:00:01.5Z",
+            "2026-01-01T00:00:01,500000Z",
+            "2026-01-01T00:00:01.000001Z",
+            "٢٠٢٦-01-01T00:00:01Z",
+            "soon",
+            "",
+        ]
+    ),
 )
 
 

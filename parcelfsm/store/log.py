@@ -209,7 +209,7 @@ class EventLog:
         """Insert rows `to_row` made (import: the caller checked their chain); keys are
         recorded without a fingerprint (the original command's data is not known)."""
         keys = [KeyRow(r.key, r.stream_id, r.version, r.version, None) for r in rows if r.key is not None]
-        self.backend.insert_events(rows, keys)
+        self.backend.insert_many(rows, keys)
 
     def hash_of(self, event: StoredEvent, prev_hash: str) -> str:
         """The chain hash `event` must have after `prev_hash` (import checks with it)."""
@@ -340,6 +340,10 @@ class EventLog:
             events.append(to_event(row))
         if current is not None:
             yield current, events
+
+    def is_empty(self) -> bool:
+        """True when the log holds no event (one indexed read, whatever its size)."""
+        return not self.backend.select_after(0, 1)
 
     def count_streams(self) -> int:
         """How many orders the log holds."""

@@ -113,6 +113,10 @@ class MemoryBackend:
 
         return undo
 
+    def insert_many(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> None:
+        """`insert_events` (nothing cheaper to do in memory)."""
+        self.insert_events(rows, keys)
+
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
         """A stream's rows in a version range."""
         rows = self._streams.get(stream_id, [])

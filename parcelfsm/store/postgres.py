@@ -239,6 +239,10 @@ class PostgresBackend:
                 )
         return positions
 
+    def insert_many(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> None:
+        """`insert_events` (already one statement for every row)."""
+        self.insert_events(rows, keys)
+
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
         """A stream's rows in a version range."""
         rows = self._execute(q.SELECT_STREAM, (stream_id, first, last if last is not None else 2**31 - 1))

@@ -87,6 +87,12 @@ class Recorder(Protocol):
         """Insert rows (one or more streams) and keys atomically; return their positions."""
         ...
 
+    def insert_many(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> None:
+        """`insert_events` without the positions, for a bulk load (an import's batch): the
+        same rows, rules, atomicity and typed conflicts, written as cheaply as the
+        backend can."""
+        ...
+
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
         """A stream's rows with `first <= version <= last`, in version order."""
         ...

@@ -43,6 +43,7 @@ from parcelfsm.store.recorder import EventRow, KeyRow
 from parcelfsm.store.sqlite_format import (
     COMPACT_SCHEMA,
     INSERT_EVENT,
+    INSERT_EVENT_CHAINED,
     POSITION_COLUMNS,
     SELECT_HASH,
     STORED_PREV_COLUMNS,
@@ -383,6 +384,28 @@ class SQLiteBackend:
                     raise IdempotencyConflict(f"key {quote(k.key)} was used by another command") from None
         return positions
 
+    def insert_many(self, rows: Sequence[EventRow], keys: Sequence[KeyRow] = ()) -> None:
+        """`insert_events` in bulk (an import's batch): one `executemany` for the rows and
+        one for the keys, in a savepoint of their own; a row or key that is taken undoes
+        them and the rows go in one by one, so the conflict raised names its row."""
+        if not self._compact:  # a schema-2 file is read-only: let the usual path refuse
+            self.insert_events(rows, keys)
+            return
+        try:
+            with self.transaction():
+                try:
+                    self._conn.executemany(INSERT_EVENT_CHAINED, self._encoder.bulk_params(self._conn, rows))
+                    self._conn.executemany(
+                        INSERT_KEY,
+                        [(k.key, k.stream_id, k.first_version, k.last_version, k.fingerprint) for k in keys],
+                    )
+                except sqlite3.IntegrityError:
+                    raise _Taken from None
+                except sqlite3.Error as exc:
+                    raise _translate(self.path, exc, "insert") from None
+        except _Taken:
+            self.insert_events(rows, keys)  # raises the conflict naming the row or key
+
     def select_stream(self, stream_id: str, first: int = 1, last: int | None = None) -> list[EventRow]:
         """A stream's rows in a version range."""
         last = last if last is not None else 2**62
@@ -551,6 +574,11 @@ class SQLiteBackend:
         with self.transaction():
             self._execute("DELETE FROM orders")
             self._execute("DELETE FROM deadlines")
+
+
+class _Taken(Exception):
+    """A bulk insert met a taken (stream_id, version) or key (`insert_many` retries
+    row by row to name it)."""
 
 
 def _order_tuple(o: OrderRow) -> tuple[Any, ...]:

@@ -137,6 +137,13 @@ _PREV: Final = (
 INSERT_EVENT: Final = (
     f"INSERT INTO events ({_STORED}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, {_PREV}, ?13)"
 )
+#: `INSERT_EVENT` for rows whose chain the caller vouches for in Python: a NULL `?12`
+#: is a `prev_hash` that equals the hash the same call just inserted for the stream's
+#: previous version (stored as NULL without the lookup); any other value as `INSERT_EVENT`
+INSERT_EVENT_CHAINED: Final = (
+    f"INSERT INTO events ({_STORED}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+    f"CASE WHEN ?12 IS NULL THEN NULL ELSE {_PREV} END, ?13)"
+)
 #: the same with the position given (the upgrade keeps every row's position)
 INSERT_EVENT_AT: Final = (
     f"INSERT INTO events (position, {_STORED}) "
@@ -246,6 +253,45 @@ class EventEncoder:
             r.prev_hash,
             pack_hash(r.hash),
         )
+
+    def bulk_params(self, conn: Connection, rows: Iterable[EventRow]) -> list[tuple[Any, ...]]:
+        """`params` of each row for `INSERT_EVENT_CHAINED`, in order: a row whose
+        `prev_hash` is the hash of its stream's previous version among these rows gets
+        NULL there (no lookup in SQLite; what `INSERT_EVENT` would store), every other
+        row its `prev_hash` (looked up as `INSERT_EVENT` does)."""
+        out: list[tuple[Any, ...]] = []
+        last: dict[str, tuple[int, str]] = {}  # stream → (version, hash) of its latest row here
+        cut = self._cut
+        for r in rows:
+            stream_id, version = r.stream_id, r.version
+            data = r.data
+            policy_id = at = None
+            if POLICY_MARK in data:
+                data, policy_id, at = cut(conn, data)
+            kind = self._types.get(r.type) or self._type_id(conn, r.type)
+            prev: str | None = r.prev_hash
+            seen = last.get(stream_id)
+            if seen is not None and seen[0] == version - 1 and seen[1] == prev:
+                prev = None
+            last[stream_id] = (version, r.hash)
+            out.append(
+                (
+                    stream_id,
+                    version,
+                    kind,
+                    r.schema_version,
+                    r.occurred_at,
+                    None if r.recorded_at == r.occurred_at else r.recorded_at,
+                    r.due_at,
+                    r.key,
+                    data,
+                    policy_id,
+                    at,
+                    prev,
+                    pack_hash(r.hash),
+                )
+            )
+        return out
 
     def _cut(self, conn: Connection, data: str) -> tuple[str, int | None, int | None]:
         i = data.find(POLICY_MARK)
