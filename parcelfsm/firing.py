@@ -9,11 +9,11 @@ nothing and duplicates nothing (the rest fire next time); on PostgreSQL the clai
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Sequence
 from typing import Final, Literal, overload
 
 from parcelfsm.clock import to_utc
+from parcelfsm.collector import collector_paused
 from parcelfsm.decide import fire_due
 from parcelfsm.errors import ValidationError
 from parcelfsm.records import NewEvent, StoredEvent
@@ -91,13 +91,8 @@ class DeadlineFiring:
         loop's unit of work; orders in `seen` were already fired this run)."""
         seen = seen if seen is not None else set()
         stored: list[StoredEvent] = []
-        collecting = gc.isenabled()
-        gc.disable()  # a chunk allocates states and rows that all live until it ends
-        try:
+        with collector_paused():  # a chunk's states and rows all live until it ends
             return self._fire_chunk(target, limit, seen, stored)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _fire_chunk(
         self, target: dt.datetime, limit: int, seen: set[str], stored: list[StoredEvent]

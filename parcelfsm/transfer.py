@@ -10,16 +10,16 @@ line whose `hash` does not match its content is rejected.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gc
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import attrs
 
 from parcelfsm.canonical import canonical_json
+from parcelfsm.collector import collector_paused
 from parcelfsm.errors import IdempotencyConflict, ParcelFsmError, ValidationError
 from parcelfsm.fold import advance, fold
 from parcelfsm.import_line import Line, Times, decode_line, parse_checked
@@ -110,26 +110,6 @@ def _chained(log: EventLog, line: Line, h: _Head) -> EventRow:
     return row
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while an import runs, as it was after.
-
-    An import allocates a dozen container objects per line and keeps a batch of rows
-    alive, so the collector's automatic passes (every 700 allocations, and over the
-    whole batch at each older generation) cost ~8 % of its CPU while finding nothing:
-    its objects form no reference cycles, reference counting frees them. `flush` runs
-    one young-generation pass per batch instead, which keeps memory bounded even if a
-    caller's `progress` callback made cycles.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def import_lines(
     log: EventLog,
     lines: Iterable[str],
@@ -143,7 +123,7 @@ def import_lines(
     bytes of data), and at most `HEADS` streams keep their folded state
     between batches (a stream met again after it was dropped is read back from the log).
     """
-    with _collector_paused():
+    with collector_paused():
         return _import(log, lines, now, progress)
 
 
@@ -190,7 +170,7 @@ def _import(
         while len(heads) > HEADS:  # everything is stored now: any head can be read back
             heads.popitem(last=False)
             fresh[0] = False
-        gc.collect(0)  # the collector is paused (`_collector_paused`): one pass per batch
+        gc.collect(0)  # the collector is paused (`collector_paused`): one pass per batch
 
     times = Times()
     valid: set[tuple[str, str]] = set()
