@@ -147,7 +147,8 @@ def raw_executemany(path: str, rows: Sequence[Row], synchronous: str) -> Callabl
 
 
 def raw_scan(path: str) -> Callable[[], int]:
-    """Read every row in stream order and `json.loads` its data (the replay floor)."""
+    """Read every row of the raw table in stream order and `json.loads` its data (the
+    replay floor: the logical rows, each order's policy inline as the log gives it)."""
 
     def run() -> int:
         conn = sqlite3.connect(path)
