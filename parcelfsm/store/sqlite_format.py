@@ -237,7 +237,27 @@ class EventEncoder:
 
     def params(self, conn: Connection, r: EventRow) -> tuple[Any, ...]:
         """The 13 parameters of `INSERT_EVENT` for `r` (policies stored through `conn`)."""
-        data, policy_id, at = self._cut(conn, r.data)
+        return self._stored(conn, r, r.prev_hash)
+
+    def bulk_params(self, conn: Connection, rows: Iterable[EventRow]) -> list[tuple[Any, ...]]:
+        """`params` of each row for `INSERT_EVENT_CHAINED`, in order: a row whose
+        `prev_hash` is the hash of its stream's previous version among these rows gets
+        NULL there (no lookup in SQLite; what `INSERT_EVENT` would store), every other
+        row its `prev_hash` (looked up as `INSERT_EVENT` does)."""
+        out: list[tuple[Any, ...]] = []
+        last: dict[str, tuple[int, str]] = {}  # stream → (version, hash) of its latest row here
+        for r in rows:
+            prev: str | None = r.prev_hash
+            seen = last.get(r.stream_id)
+            if seen is not None and seen[0] == r.version - 1 and seen[1] == prev:
+                prev = None
+            last[r.stream_id] = (r.version, r.hash)
+            out.append(self._stored(conn, r, prev))
+        return out
+
+    def _stored(self, conn: Connection, r: EventRow, prev: str | None) -> tuple[Any, ...]:
+        """The stored columns of `r` (`_STORED`'s order), with `prev` as its `prev_hash`."""
+        data, policy_id, at = self._cut(conn, r.data) if POLICY_MARK in r.data else (r.data, None, None)
         return (
             r.stream_id,
             r.version,
@@ -250,48 +270,9 @@ class EventEncoder:
             data,
             policy_id,
             at,
-            r.prev_hash,
+            prev,
             pack_hash(r.hash),
         )
-
-    def bulk_params(self, conn: Connection, rows: Iterable[EventRow]) -> list[tuple[Any, ...]]:
-        """`params` of each row for `INSERT_EVENT_CHAINED`, in order: a row whose
-        `prev_hash` is the hash of its stream's previous version among these rows gets
-        NULL there (no lookup in SQLite; what `INSERT_EVENT` would store), every other
-        row its `prev_hash` (looked up as `INSERT_EVENT` does)."""
-        out: list[tuple[Any, ...]] = []
-        last: dict[str, tuple[int, str]] = {}  # stream → (version, hash) of its latest row here
-        cut = self._cut
-        for r in rows:
-            stream_id, version = r.stream_id, r.version
-            data = r.data
-            policy_id = at = None
-            if POLICY_MARK in data:
-                data, policy_id, at = cut(conn, data)
-            kind = self._types.get(r.type) or self._type_id(conn, r.type)
-            prev: str | None = r.prev_hash
-            seen = last.get(stream_id)
-            if seen is not None and seen[0] == version - 1 and seen[1] == prev:
-                prev = None
-            last[stream_id] = (version, r.hash)
-            out.append(
-                (
-                    stream_id,
-                    version,
-                    kind,
-                    r.schema_version,
-                    r.occurred_at,
-                    None if r.recorded_at == r.occurred_at else r.recorded_at,
-                    r.due_at,
-                    r.key,
-                    data,
-                    policy_id,
-                    at,
-                    prev,
-                    pack_hash(r.hash),
-                )
-            )
-        return out
 
     def _cut(self, conn: Connection, data: str) -> tuple[str, int | None, int | None]:
         i = data.find(POLICY_MARK)
