@@ -38,6 +38,18 @@ _TIME_CACHE_SIZE = 4096
 _CURRENT = {name: t.schema_version for name, t in EVENT_TYPES.items()}
 
 
+#: what reading a damaged or hand-edited row can raise (each becomes `CorruptLog`)
+_UNREADABLE: Final = (ValueError, TypeError, KeyError, RecursionError)
+
+
+def _unreadable(row: EventRow, exc: Exception) -> CorruptLog:
+    """The error for a stored row that cannot be read, naming its position."""
+    return CorruptLog(
+        f"stored event at position {row.position} ({quote(row.stream_id, 60)} v{row.version}) "
+        f"cannot be read: {type(exc).__name__}"
+    )
+
+
 def to_event(row: EventRow) -> StoredEvent:
     """A stored row as a `StoredEvent` (data parsed and upcast to the current schema).
 
@@ -57,11 +69,8 @@ def to_event(row: EventRow) -> StoredEvent:
             raise ValueError("a time has no zone")
     except ParcelFsmError:
         raise
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:
-        raise CorruptLog(
-            f"stored event at position {row.position} ({quote(row.stream_id, 60)} v{row.version}) "
-            f"cannot be read: {type(exc).__name__}"
-        ) from None
+    except _UNREADABLE as exc:
+        raise _unreadable(row, exc) from None
     return StoredEvent(
         position=row.position,
         stream_id=row.stream_id,
@@ -167,11 +176,8 @@ def fold_events(rows: Iterable[EventRow], times: TimeCache) -> list[FoldEvent]:
             due = (known(row.due_at) or parse(row.due_at)) if row.due_at else None
         except ParcelFsmError:
             raise
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            raise CorruptLog(
-                f"stored event at position {row.position} ({quote(row.stream_id, 60)} v{row.version}) "
-                f"cannot be read: {type(exc).__name__}"
-            ) from None
+        except _UNREADABLE as exc:
+            raise _unreadable(row, exc) from None
         append(FoldEvent(row.stream_id, row.version, row.type, data, occurred, due))
     return out
 
