@@ -51,6 +51,13 @@ def test_architecture_embeds_the_three_generated_diagrams() -> None:
         assert f"`parcelfsm diagram {name}`" in DOCS["architecture.md"]
 
 
+def test_architecture_places_every_module_of_the_package() -> None:
+    """docs/architecture.md's layer map names every module of `parcelfsm/` (a new module
+    gets a place in the layers, or the map drifts from the code)."""
+    names = {p.stem for p in (ROOT / "parcelfsm").rglob("*.py") if p.stem != "__init__"}
+    assert sorted(n for n in names if n not in DOCS["architecture.md"]) == []
+
+
 def test_every_cli_command_has_help_and_a_cli_reference_entry() -> None:
     """A command without help text or without a row in docs/cli.md fails."""
     assert isinstance(cli, Commands)
