@@ -8,6 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
+def module_head(doc: Sequence[str], imports: Sequence[str] = ("from typing import Final",)) -> list[str]:
+    """The first lines of a generated module: its docstring (`doc`, one item a line),
+    the `__future__` import, then `imports` (blank-line separated groups as given)."""
+    first, *rest = doc
+    return ['"""' + first, *rest, '"""', "", "from __future__ import annotations", "", *imports, ""]
+
+
 def write_or_check(target: Path, text: str, argv: Sequence[str]) -> int:
     """Write `text` to `target`; with `--check` in `argv` only compare (exit status 1 on drift)."""
     if "--check" in argv:
