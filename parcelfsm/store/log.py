@@ -25,7 +25,7 @@ from parcelfsm.state import OrderState
 from parcelfsm.store.audit import LogAudit, LogHead, stream_problem
 from parcelfsm.store.backend import Backend
 from parcelfsm.store.chain import chain_hash
-from parcelfsm.store.mapping import folded_rows, projection_rows, to_deadline, to_event
+from parcelfsm.store.mapping import folded_rows, to_deadline, to_event
 from parcelfsm.store.projections import OrderFilter, OrderRow
 from parcelfsm.store.recorder import EventRow, KeyRow
 from parcelfsm.store.several import by_stream, chunk_rows, stored_chunk
@@ -215,13 +215,9 @@ class EventLog:
         """The chain hash `event` must have after `prev_hash` (import checks with it)."""
         return self.to_row(event, format_time(event.recorded_at), prev_hash).hash
 
-    def save_projection(self, states: Iterable[OrderState]) -> None:
-        """Rewrite the projections of these folded orders (inside the append's transaction)."""
-        self.backend.save_projections(projection_rows(s) for s in states)
-
     def save_folded(self, states: Iterable[OrderState]) -> None:
-        """`save_projection` of states a rebuild or an import folds (and may fold further):
-        their deadlines are derived afresh, never from the settled states' cache."""
+        """Rewrite the projections of states a rebuild or an import folds (and may fold
+        further): their deadlines are derived afresh, never from the settled states' cache."""
         self.backend.save_projections(folded_rows(s) for s in states)
 
     def save_changes(self, pairs: Sequence[tuple[OrderState | None, OrderState]]) -> None:
